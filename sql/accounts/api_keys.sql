@@ -1,0 +1,38 @@
+-- API keys: issued, looked up by their public prefix (api_keys_prefix_key), revoked.
+
+-- name: create_api_key(user_id, prefix, secret_hash, name)^
+-- Stores a new key's prefix and the HMAC of its secret; the secret itself is never stored.
+INSERT INTO api_keys (user_id, prefix, secret_hash, name)
+VALUES (:user_id, :prefix, :secret_hash, :name)
+RETURNING id, prefix, name, last_used_at, revoked_at, created_at;
+
+-- name: find_api_key(prefix)^
+-- The live key with this prefix and its live owner, for authentication; api_keys_prefix_key.
+SELECT k.id, k.secret_hash, k.last_used_at, u.id AS user_id, u.role, u.is_active
+FROM api_keys AS k
+JOIN users AS u ON u.id = k.user_id
+WHERE k.prefix = :prefix AND k.revoked_at IS NULL AND u.deleted_at IS NULL;
+
+-- name: touch_api_key(id)!
+-- Records use of a key and a sign of life of its owner. Called at most once a minute per key,
+-- so authenticating a request does not write on every request.
+WITH touched AS (
+    UPDATE api_keys SET last_used_at = now() WHERE id = :id RETURNING user_id
+)
+UPDATE users SET last_login_at = now()
+FROM touched
+WHERE users.id = touched.user_id;
+
+-- name: list_api_keys(user_id)
+-- A user's keys, newest first, without their hashes; served by api_keys_user_id_idx.
+SELECT id, prefix, name, last_used_at, revoked_at, created_at
+FROM api_keys
+WHERE user_id = :user_id
+ORDER BY id DESC;
+
+-- name: revoke_api_key(id, user_id)^
+-- Revokes one of the user's keys (keeping the first revocation time); no row if not theirs.
+UPDATE api_keys
+SET revoked_at = coalesce(revoked_at, now())
+WHERE id = :id AND user_id = :user_id
+RETURNING id, prefix, name, last_used_at, revoked_at, created_at;

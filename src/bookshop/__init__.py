@@ -1,0 +1,1 @@
+"""bookshop: a bookshop backend whose data layer is plain SQL."""

@@ -1,0 +1,1 @@
+"""Accounts: users, profiles, settings and API keys."""

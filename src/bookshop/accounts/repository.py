@@ -1,0 +1,169 @@
+"""Typed async functions over the accounts queries in sql/accounts/.
+
+Each takes a connection and keyword arguments, runs one named query, and returns structs.
+No HTTP here; callers decide transactions.
+"""
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+import msgspec
+
+from bookshop.accounts import api_keys
+from bookshop.accounts.schemas import ApiKey, Caller, IssuedApiKey, Profile, Role, Setting, User, UserUpdate
+from bookshop.db.pool import Connection
+from bookshop.db.queries import queries
+from bookshop.http.pagination import Page, PageParams
+
+q = queries.accounts
+
+# How stale last_used_at may get before a request refreshes it: one write a minute per key
+# at most, instead of one per request.
+TOUCH_INTERVAL = timedelta(minutes=1)
+
+
+def _unset_to_none(value: Any) -> Any:
+    return None if value is msgspec.UNSET else value
+
+
+async def create_user(
+    conn: Connection, *, email: str, name: str, role: Role = "customer", preferences: dict[str, Any] | None = None
+) -> User:
+    row = await q.create_user(conn, email=email, name=name, role=role, preferences=preferences or {})
+    return User(**row)
+
+
+async def get_user(conn: Connection, *, user_id: UUID) -> User | None:
+    row = await q.get_user(conn, id=user_id)
+    return None if row is None else User(**row)
+
+
+async def get_user_by_email(conn: Connection, *, email: str) -> User | None:
+    row = await q.get_user_by_email(conn, email=email)
+    return None if row is None else User(**row)
+
+
+async def update_user(conn: Connection, *, user_id: UUID, changes: UserUpdate) -> User | None:
+    row = await q.update_user(
+        conn,
+        id=user_id,
+        email=_unset_to_none(changes.email),
+        name=_unset_to_none(changes.name),
+        preferences=_unset_to_none(changes.preferences),
+        role=_unset_to_none(changes.role),
+        is_active=_unset_to_none(changes.is_active),
+    )
+    return None if row is None else User(**row)
+
+
+async def soft_delete_user(conn: Connection, *, user_id: UUID) -> bool:
+    return await q.soft_delete_user(conn, id=user_id) is not None
+
+
+async def restore_user(conn: Connection, *, user_id: UUID) -> User | None:
+    row = await q.restore_user(conn, id=user_id)
+    return None if row is None else User(**row)
+
+
+async def list_users(
+    conn: Connection,
+    *,
+    params: PageParams,
+    is_active: bool | None = None,
+    q_text: str | None = None,
+    prefers: dict[str, Any] | None = None,
+) -> Page[User]:
+    rows = [
+        row
+        async for row in q.list_users(
+            conn, is_active=is_active, q=q_text, prefers=prefers, limit=params.per_page, offset=params.offset
+        )
+    ]
+    # The query always returns a row carrying the total; past the last page its user is NULL.
+    total: int = rows[0]["total"]
+    items = [User(**{k: v for k, v in row.items() if k != "total"}) for row in rows if row["id"] is not None]
+    return Page.of(items, params=params, total=total)
+
+
+async def deactivate_inactive_users(conn: Connection, *, days: int) -> int:
+    count: int = await q.deactivate_inactive_users(conn, days=days)
+    return count
+
+
+async def get_profile(conn: Connection, *, user_id: UUID) -> Profile | None:
+    row = await q.get_profile(conn, user_id=user_id)
+    return None if row is None else Profile(**row)
+
+
+async def put_profile(
+    conn: Connection, *, user_id: UUID, bio: str, location: str | None, website: str | None
+) -> tuple[Profile, bool] | None:
+    """The stored profile and whether it was created; None when the user does not exist."""
+    row = await q.put_profile(conn, user_id=user_id, bio=bio, location=location, website=website)
+    if row is None:
+        return None
+    fields = dict(row.items())
+    created: bool = fields.pop("created")
+    return Profile(**fields), created
+
+
+async def delete_profile(conn: Connection, *, user_id: UUID) -> bool:
+    return await q.delete_profile(conn, user_id=user_id) is not None
+
+
+async def get_settings(conn: Connection, *, user_id: UUID) -> dict[str, Any] | None:
+    """All settings as key → value; None when the user does not exist."""
+    row = await q.get_settings(conn, user_id=user_id)
+    return None if row is None else dict(row["settings"])
+
+
+async def put_setting(conn: Connection, *, user_id: UUID, key: str, value: Any) -> Setting | None:
+    row = await q.put_setting(conn, user_id=user_id, key=key, value=value)
+    return None if row is None else Setting(**row)
+
+
+async def delete_setting(conn: Connection, *, user_id: UUID, key: str) -> bool:
+    return await q.delete_setting(conn, user_id=user_id, key=key) is not None
+
+
+async def issue_api_key(conn: Connection, *, user_id: UUID, name: str, pepper: str) -> IssuedApiKey:
+    new_key = api_keys.generate(pepper=pepper)
+    row = await q.create_api_key(
+        conn, user_id=user_id, prefix=new_key.prefix, secret_hash=new_key.secret_hash, name=name
+    )
+    return IssuedApiKey(key=new_key.token, api_key=ApiKey(**row))
+
+
+async def list_api_keys(conn: Connection, *, user_id: UUID) -> list[ApiKey]:
+    return [ApiKey(**row) async for row in q.list_api_keys(conn, user_id=user_id)]
+
+
+async def revoke_api_key(conn: Connection, *, user_id: UUID, key_id: UUID) -> ApiKey | None:
+    row = await q.revoke_api_key(conn, id=key_id, user_id=user_id)
+    return None if row is None else ApiKey(**row)
+
+
+class InactiveAccount(Exception):
+    """The key is valid but its owner has been deactivated."""
+
+
+async def authenticate(conn: Connection, *, token: str, pepper: str) -> Caller | None:
+    """The caller a presented key belongs to, or None for an unknown, wrong or revoked key.
+
+    Raises InactiveAccount for a good key of a deactivated user.
+    """
+    parsed = api_keys.parse(token)
+    if parsed is None:
+        api_keys.matches(token, None, pepper=pepper)  # same work as a wrong key: no timing hint
+        return None
+    row = await q.find_api_key(conn, prefix=parsed.prefix)
+    if not api_keys.matches(parsed.secret, None if row is None else row["secret_hash"], pepper=pepper):
+        return None
+    assert row is not None
+    if not row["is_active"]:
+        raise InactiveAccount
+    last_used: datetime | None = row["last_used_at"]
+    if last_used is None or datetime.now(UTC) - last_used > TOUCH_INTERVAL:
+        await q.touch_api_key(conn, id=row["id"])
+    return Caller(user_id=row["user_id"], role=row["role"], key_id=row["id"])

@@ -1,0 +1,255 @@
+"""HTTP routes of the accounts context: thin controllers over the repository."""
+
+from typing import Annotated, Any
+from uuid import UUID
+
+import msgspec
+from litestar import Controller, Request, Response, delete, get, patch, post, put
+from litestar.di import Provide
+from litestar.exceptions import NotFoundException, PermissionDeniedException, ValidationException
+from litestar.params import Parameter
+
+from bookshop.accounts import repository
+from bookshop.accounts.schemas import (
+    ApiKey,
+    ApiKeyCreate,
+    Caller,
+    Deactivated,
+    IssuedApiKey,
+    Profile,
+    ProfileIn,
+    Registration,
+    Setting,
+    SettingIn,
+    User,
+    UserCreate,
+    UserSettings,
+    UserUpdate,
+)
+from bookshop.db.pool import Connection
+from bookshop.http.auth import (
+    ensure_admin,
+    ensure_self_or_staff,
+    ensure_staff,
+    provide_optional_caller,
+)
+from bookshop.http.pagination import Page, PageParams, provide_page_params
+
+SettingKeyPath = Annotated[str, Parameter(pattern=r"^[a-z][a-z0-9_.-]{0,63}$", description="Setting key.")]
+
+
+def _pepper(request: Request[Any, Any, Any]) -> str:
+    pepper: str = request.app.state.settings.api_key_pepper
+    return pepper
+
+
+def _user_not_found(user_id: UUID) -> NotFoundException:
+    return NotFoundException(detail=f"No user {user_id}.")
+
+
+def _parse_prefers(raw: str | None) -> dict[str, Any] | None:
+    if raw is None:
+        return None
+    try:
+        value = msgspec.json.decode(raw)
+    except msgspec.DecodeError:
+        value = None
+    if not isinstance(value, dict):
+        raise ValidationException(
+            detail="prefers must be a JSON object",
+            extra=[{"key": "prefers", "message": "Expected a JSON object", "source": "query"}],
+        )
+    return value
+
+
+class UserController(Controller):
+    path = "/users"
+    tags = ["users"]
+
+    @post(
+        "/",
+        dependencies={"caller": Provide(provide_optional_caller)},
+        summary="Register a user; the answer carries their first API key, shown this once.",
+    )
+    async def register(
+        self, conn: Connection, caller: Caller | None, data: UserCreate, request: Request[Any, Any, Any]
+    ) -> Registration:
+        if data.role != "customer" and (caller is None or caller.role != "admin"):
+            raise PermissionDeniedException(detail="Only an admin may create staff or admin users.")
+        async with conn.transaction():
+            user = await repository.create_user(
+                conn, email=data.email, name=data.name, role=data.role, preferences=data.preferences
+            )
+            issued = await repository.issue_api_key(conn, user_id=user.id, name="first key", pepper=_pepper(request))
+        return Registration(user=user, api_key=issued.key)
+
+    @get(
+        "/",
+        dependencies={"page_params": Provide(provide_page_params, sync_to_thread=False)},
+        summary="List live users, newest first (staff).",
+    )
+    async def list_users(
+        self,
+        conn: Connection,
+        caller: Caller,
+        page_params: PageParams,
+        is_active: bool | None = None,
+        q: Annotated[str | None, Parameter(min_length=1, max_length=200, description="Matches name or email.")] = None,
+        prefers: Annotated[
+            str | None, Parameter(description='JSON object the preferences must contain, e.g. {"newsletter":true}.')
+        ] = None,
+    ) -> Page[User]:
+        ensure_staff(caller)
+        return await repository.list_users(
+            conn, params=page_params, is_active=is_active, q_text=q, prefers=_parse_prefers(prefers)
+        )
+
+    @get("/{user_id:uuid}", summary="One user (yourself, or any as staff).")
+    async def get_user(self, conn: Connection, caller: Caller, user_id: UUID) -> User:
+        ensure_self_or_staff(caller, user_id)
+        user = await repository.get_user(conn, user_id=user_id)
+        if user is None:
+            raise _user_not_found(user_id)
+        return user
+
+    @patch("/{user_id:uuid}", summary="Change some fields of a user; role and is_active need admin.")
+    async def update_user(self, conn: Connection, caller: Caller, user_id: UUID, data: UserUpdate) -> User:
+        ensure_self_or_staff(caller, user_id)
+        if data.role is not msgspec.UNSET or data.is_active is not msgspec.UNSET:
+            ensure_admin(caller)
+        async with conn.transaction():
+            user = await repository.update_user(conn, user_id=user_id, changes=data)
+        if user is None:
+            raise _user_not_found(user_id)
+        return user
+
+    @delete("/{user_id:uuid}", summary="Soft-delete a user: gone from reads, email free again, restorable.")
+    async def delete_user(self, conn: Connection, caller: Caller, user_id: UUID) -> None:
+        ensure_self_or_staff(caller, user_id)
+        async with conn.transaction():
+            deleted = await repository.soft_delete_user(conn, user_id=user_id)
+        if not deleted:
+            raise _user_not_found(user_id)
+
+    @post(
+        "/{user_id:uuid}/restore",
+        status_code=200,
+        summary="Restore a soft-deleted user (staff); 409 when their email was taken meanwhile.",
+    )
+    async def restore_user(self, conn: Connection, caller: Caller, user_id: UUID) -> User:
+        ensure_staff(caller)
+        async with conn.transaction():
+            user = await repository.restore_user(conn, user_id=user_id)
+        if user is None:
+            raise _user_not_found(user_id)
+        return user
+
+    @get("/{user_id:uuid}/profile", summary="A user's profile.")
+    async def get_profile(self, conn: Connection, caller: Caller, user_id: UUID) -> Profile:
+        ensure_self_or_staff(caller, user_id)
+        profile = await repository.get_profile(conn, user_id=user_id)
+        if profile is None:
+            raise NotFoundException(detail=f"User {user_id} has no profile.")
+        return profile
+
+    @put("/{user_id:uuid}/profile", summary="Create or replace a user's profile: 201 when new, 200 after.")
+    async def put_profile(self, conn: Connection, caller: Caller, user_id: UUID, data: ProfileIn) -> Response[Profile]:
+        ensure_self_or_staff(caller, user_id)
+        async with conn.transaction():
+            stored = await repository.put_profile(
+                conn, user_id=user_id, bio=data.bio, location=data.location, website=data.website
+            )
+        if stored is None:
+            raise _user_not_found(user_id)
+        profile, created = stored
+        return Response(profile, status_code=201 if created else 200)
+
+    @delete("/{user_id:uuid}/profile", summary="Delete a user's profile.")
+    async def delete_profile(self, conn: Connection, caller: Caller, user_id: UUID) -> None:
+        ensure_self_or_staff(caller, user_id)
+        async with conn.transaction():
+            deleted = await repository.delete_profile(conn, user_id=user_id)
+        if not deleted:
+            raise NotFoundException(detail=f"User {user_id} has no profile.")
+
+    @get("/{user_id:uuid}/settings", summary="All of a user's settings as one object.")
+    async def get_settings(self, conn: Connection, caller: Caller, user_id: UUID) -> UserSettings:
+        ensure_self_or_staff(caller, user_id)
+        settings = await repository.get_settings(conn, user_id=user_id)
+        if settings is None:
+            raise _user_not_found(user_id)
+        return UserSettings(settings=settings)
+
+    @put(
+        "/{user_id:uuid}/settings/{key:str}",
+        summary="Set one setting in a single atomic upsert; created says whether it is new (201) or not (200).",
+    )
+    async def put_setting(
+        self, conn: Connection, caller: Caller, user_id: UUID, key: SettingKeyPath, data: SettingIn
+    ) -> Response[Setting]:
+        ensure_self_or_staff(caller, user_id)
+        if data.value is None:
+            raise ValidationException(
+                detail="value must not be null",
+                extra=[{"key": "value", "message": "Expected a JSON value other than null", "source": "body"}],
+            )
+        setting = await repository.put_setting(conn, user_id=user_id, key=key, value=data.value)
+        if setting is None:
+            raise _user_not_found(user_id)
+        return Response(setting, status_code=201 if setting.created else 200)
+
+    @delete("/{user_id:uuid}/settings/{key:str}", summary="Remove one setting.")
+    async def delete_setting(self, conn: Connection, caller: Caller, user_id: UUID, key: SettingKeyPath) -> None:
+        ensure_self_or_staff(caller, user_id)
+        if not await repository.delete_setting(conn, user_id=user_id, key=key):
+            raise NotFoundException(detail=f"Setting {key!r} is not set.")
+
+
+class MeController(Controller):
+    path = "/me"
+    tags = ["me"]
+
+    @get("/", summary="The caller's own account.")
+    async def me(self, conn: Connection, caller: Caller) -> User:
+        user = await repository.get_user(conn, user_id=caller.user_id)
+        if user is None:  # deleted between authentication and now
+            raise _user_not_found(caller.user_id)
+        return user
+
+    @get("/api-keys", summary="The caller's API keys, without secrets.")
+    async def list_keys(self, conn: Connection, caller: Caller) -> list[ApiKey]:
+        return await repository.list_api_keys(conn, user_id=caller.user_id)
+
+    @post("/api-keys", summary="Issue another API key; the key is shown this once.")
+    async def issue_key(
+        self, conn: Connection, caller: Caller, request: Request[Any, Any, Any], data: ApiKeyCreate | None = None
+    ) -> IssuedApiKey:
+        name = data.name if data is not None else ""
+        return await repository.issue_api_key(conn, user_id=caller.user_id, name=name, pepper=_pepper(request))
+
+    @delete("/api-keys/{key_id:uuid}", status_code=200, summary="Revoke one of the caller's keys; it fails at once.")
+    async def revoke_key(self, conn: Connection, caller: Caller, key_id: UUID) -> ApiKey:
+        revoked = await repository.revoke_api_key(conn, user_id=caller.user_id, key_id=key_id)
+        if revoked is None:
+            raise NotFoundException(detail=f"You have no API key {key_id}.")
+        return revoked
+
+
+class AdminUserController(Controller):
+    path = "/admin/users"
+    tags = ["admin"]
+
+    @post(
+        "/deactivate-inactive",
+        status_code=200,
+        summary="Deactivate, in one statement, users not seen for `days` days; returns how many.",
+    )
+    async def deactivate_inactive(
+        self,
+        conn: Connection,
+        caller: Caller,
+        days: Annotated[int, Parameter(ge=1, le=36_500, description="Days of inactivity.")],
+    ) -> Deactivated:
+        ensure_admin(caller)
+        count = await repository.deactivate_inactive_users(conn, days=days)
+        return Deactivated(deactivated=count)

@@ -1,0 +1,122 @@
+"""Request and response payloads of the accounts context."""
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+from uuid import UUID
+
+import msgspec
+
+Role = Literal["customer", "staff", "admin"]
+STAFF_ROLES: frozenset[str] = frozenset({"staff", "admin"})
+
+Email = Annotated[
+    str,
+    msgspec.Meta(max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", examples=["reader@example.com"]),
+]
+Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200, pattern=r"\S")]
+Bio = Annotated[str, msgspec.Meta(max_length=500)]
+SettingKey = Annotated[str, msgspec.Meta(pattern=r"^[a-z][a-z0-9_.-]{0,63}$")]
+KeyName = Annotated[str, msgspec.Meta(max_length=100)]
+
+
+class UserCreate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    email: Email
+    name: Name
+    role: Role = "customer"
+    preferences: dict[str, Any] = msgspec.field(default_factory=dict)
+
+
+class UserUpdate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """Only the fields present change. role and is_active are for admins."""
+
+    email: Email | msgspec.UnsetType = msgspec.UNSET
+    name: Name | msgspec.UnsetType = msgspec.UNSET
+    preferences: dict[str, Any] | msgspec.UnsetType = msgspec.UNSET
+    role: Role | msgspec.UnsetType = msgspec.UNSET
+    is_active: bool | msgspec.UnsetType = msgspec.UNSET
+
+
+class User(msgspec.Struct, kw_only=True):
+    id: UUID
+    email: str
+    name: str
+    role: Role
+    is_active: bool
+    preferences: dict[str, Any]
+    last_login_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class ApiKey(msgspec.Struct, kw_only=True):
+    id: UUID
+    prefix: str
+    name: str
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+    created_at: datetime
+
+
+class IssuedApiKey(msgspec.Struct, kw_only=True):
+    """A new key: `key` is shown this once and cannot be recovered later."""
+
+    key: str
+    api_key: ApiKey
+
+
+class ApiKeyCreate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    name: KeyName = ""
+
+
+class Registration(msgspec.Struct, kw_only=True):
+    """A new user and their first API key, shown this once."""
+
+    user: User
+    api_key: str
+
+
+class ProfileIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    bio: Bio = ""
+    location: Annotated[str, msgspec.Meta(max_length=200)] | None = None
+    website: Annotated[str, msgspec.Meta(max_length=500, pattern=r"^https?://\S+$")] | None = None
+
+
+class Profile(msgspec.Struct, kw_only=True):
+    user_id: UUID
+    bio: str
+    location: str | None
+    website: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class SettingIn(msgspec.Struct, forbid_unknown_fields=True):
+    value: Any
+
+
+class Setting(msgspec.Struct, kw_only=True):
+    key: str
+    value: Any
+    created: bool
+    created_at: datetime
+    updated_at: datetime
+
+
+class UserSettings(msgspec.Struct):
+    settings: dict[str, Any]
+
+
+class Deactivated(msgspec.Struct):
+    deactivated: int
+
+
+class Caller(msgspec.Struct, frozen=True, kw_only=True):
+    """Who is calling: the owner of the API key presented."""
+
+    user_id: UUID
+    role: Role
+    key_id: UUID
+
+    @property
+    def is_staff(self) -> bool:
+        return self.role in STAFF_ROLES

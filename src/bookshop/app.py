@@ -1,0 +1,60 @@
+"""The Litestar application: routes, dependencies, error mapping, and the pool's lifespan."""
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from litestar import Litestar
+from litestar.datastructures import State
+from litestar.di import Provide
+from litestar.logging import LoggingConfig
+from litestar.openapi import OpenAPIConfig
+
+from bookshop.accounts.routes import AdminUserController, MeController, UserController
+from bookshop.db import embedded
+from bookshop.db.pool import create_pool
+from bookshop.http.auth import provide_caller
+from bookshop.http.dependencies import provide_connection
+from bookshop.http.errors import EXCEPTION_HANDLERS
+from bookshop.http.health import HealthController
+from bookshop.settings import Settings
+
+logger = logging.getLogger("bookshop")
+
+
+def resolve_database_url(settings: Settings) -> str:
+    """DATABASE_URL when set; otherwise the embedded server in EMBEDDED_PGDATA."""
+    if settings.database_url:
+        return settings.database_url
+    return embedded.database_url(settings.embedded_pgdata)
+
+
+def create_app(settings: Settings | None = None) -> Litestar:
+    """Builds the app; with no settings given, reads them from the environment (as granian does)."""
+    settings = settings or Settings.from_env()
+    dsn = resolve_database_url(settings)
+
+    @asynccontextmanager
+    async def pool_lifespan(app: Litestar) -> AsyncIterator[None]:
+        app.state.pool = await create_pool(settings, dsn=dsn)
+        try:
+            yield
+        finally:
+            await app.state.pool.close()
+
+    return Litestar(
+        route_handlers=[HealthController, UserController, MeController, AdminUserController],
+        dependencies={
+            "conn": Provide(provide_connection),
+            "caller": Provide(provide_caller),
+        },
+        exception_handlers=EXCEPTION_HANDLERS,
+        lifespan=[pool_lifespan],
+        state=State({"settings": settings}),
+        openapi_config=OpenAPIConfig(title="bookshop", version="0.1.0", path="/schema"),
+        logging_config=LoggingConfig(
+            root={"level": settings.log_level, "handlers": ["queue_listener"]},
+            log_exceptions="never",  # errors.py logs what deserves it, once
+        ),
+        request_max_body_size=settings.max_body_bytes,
+    )

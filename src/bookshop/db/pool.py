@@ -1,0 +1,75 @@
+"""The asyncpg pool: msgspec JSON codecs, server-side timeouts, no reset round trip per release."""
+
+from typing import TypeAlias
+
+import asyncpg
+import msgspec
+
+from bookshop.settings import Settings
+
+# What repositories accept. A connection lent by the pool is a proxy, and asyncpg makes
+# isinstance(proxy, asyncpg.Connection) true, so one class serves both (and Litestar's checks).
+Connection: TypeAlias = asyncpg.Connection
+Pool: TypeAlias = asyncpg.Pool
+
+
+class PooledConnection(asyncpg.Connection):
+    """A connection the pool hands back without asyncpg's reset query.
+
+    By default every release runs `pg_advisory_unlock_all(); CLOSE ALL; UNLISTEN *; RESET ALL`,
+    one more round trip per request (bench/reset_query.py measures what it costs). asyncpg still
+    rolls back an open transaction on release. The price is a rule: never leave session state on
+    a pooled connection (no SET, session advisory locks or LISTEN); use set_config(..., true),
+    which ends with the transaction.
+    """
+
+    def get_reset_query(self) -> str:
+        return ""
+
+
+def _encode_json(value: object) -> str:
+    return msgspec.json.encode(value).decode()
+
+
+async def init_connection(conn: asyncpg.Connection) -> None:
+    """json and jsonb in and out through msgspec, on every new connection."""
+    for type_name in ("json", "jsonb"):
+        await conn.set_type_codec(
+            type_name,
+            schema="pg_catalog",
+            encoder=_encode_json,
+            decoder=msgspec.json.decode,
+            format="text",
+        )
+
+
+def server_settings(settings: Settings) -> dict[str, str]:
+    """Session settings sent in the startup packet, so they cost no round trip."""
+    return {
+        "application_name": "bookshop",
+        "statement_timeout": str(settings.statement_timeout_ms),
+        "idle_in_transaction_session_timeout": str(settings.idle_in_transaction_session_timeout_ms),
+    }
+
+
+async def create_pool(settings: Settings, *, dsn: str) -> Pool:
+    pool = await asyncpg.create_pool(
+        dsn,
+        min_size=settings.pool_min_size,
+        max_size=settings.pool_max_size,
+        command_timeout=settings.command_timeout,
+        connection_class=PooledConnection,
+        init=init_connection,
+        server_settings=server_settings(settings),
+    )
+    assert pool is not None  # create_pool returns None only when not awaited
+    return pool
+
+
+async def connect(settings: Settings, *, dsn: str) -> asyncpg.Connection:
+    """One connection set up like the pool's, for the CLI and for tests."""
+    conn = await asyncpg.connect(
+        dsn, command_timeout=settings.command_timeout, server_settings=server_settings(settings)
+    )
+    await init_connection(conn)
+    return conn

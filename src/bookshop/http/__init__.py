@@ -1,0 +1,1 @@
+"""App-wide HTTP pieces: errors as problem+json, authentication, pagination, health."""

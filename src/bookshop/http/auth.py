@@ -1,0 +1,63 @@
+"""API keys in `Authorization: Bearer bk_…` → the caller, and the role checks routes use."""
+
+from typing import Any
+from uuid import UUID
+
+from litestar import Request
+from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
+
+from bookshop.accounts import repository
+from bookshop.accounts.schemas import Caller
+from bookshop.db.pool import Connection
+
+_CHALLENGE = {"WWW-Authenticate": 'Bearer realm="bookshop"'}
+
+
+def _unauthorized(detail: str) -> NotAuthorizedException:
+    return NotAuthorizedException(detail=detail, headers=_CHALLENGE)
+
+
+async def _caller_from(request: Request[Any, Any, Any], conn: Connection) -> Caller | None:
+    header = request.headers.get("authorization")
+    if header is None:
+        return None
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise _unauthorized("Use 'Authorization: Bearer <API key>'.")
+    try:
+        caller = await repository.authenticate(
+            conn, token=token.strip(), pepper=request.app.state.settings.api_key_pepper
+        )
+    except repository.InactiveAccount:
+        raise PermissionDeniedException(detail="This account is deactivated.") from None
+    if caller is None:
+        raise _unauthorized("The API key is not valid.")
+    return caller
+
+
+async def provide_caller(request: Request[Any, Any, Any], conn: Connection) -> Caller:
+    caller = await _caller_from(request, conn)
+    if caller is None:
+        raise _unauthorized("An API key is required.")
+    return caller
+
+
+async def provide_optional_caller(request: Request[Any, Any, Any], conn: Connection) -> Caller | None:
+    """For routes anyone may call but a signed-in caller may do more with."""
+    return await _caller_from(request, conn)
+
+
+def ensure_admin(caller: Caller) -> None:
+    if caller.role != "admin":
+        raise PermissionDeniedException(detail="This needs the admin role.")
+
+
+def ensure_staff(caller: Caller) -> None:
+    if not caller.is_staff:
+        raise PermissionDeniedException(detail="This needs the staff or admin role.")
+
+
+def ensure_self_or_staff(caller: Caller, user_id: UUID) -> None:
+    """A customer may act on their own account only; staff and admins on any."""
+    if caller.user_id != user_id and not caller.is_staff:
+        raise PermissionDeniedException(detail="You may only access your own account.")

@@ -1,0 +1,146 @@
+"""Every error leaves as application/problem+json (RFC 9457), mapped here and only here.
+
+Constraints decide in the database; this module turns their violations into the status a
+client can act on. Database faults become 503 with Retry-After. No SQL text, parameter value or
+traceback reaches a client; unexpected errors are logged server-side and answered with a 500.
+"""
+
+import logging
+from http import HTTPStatus
+from typing import Any
+
+import asyncpg
+import msgspec
+from litestar import Request, Response
+from litestar.exceptions import HTTPException, ValidationException
+from litestar.types import ExceptionHandlersMap
+
+logger = logging.getLogger("bookshop.errors")
+
+PROBLEM_JSON = "application/problem+json"
+
+# SQLSTATE → (status, problem kind). Codes first, then their two-character class.
+_BY_SQLSTATE: dict[str, tuple[int, str]] = {
+    "23505": (409, "unique-violation"),
+    "23503": (409, "foreign-key-violation"),
+    "23P01": (409, "exclusion-violation"),
+    "23514": (422, "check-violation"),
+    "23502": (400, "not-null-violation"),
+    "57014": (503, "statement-timeout"),
+    "55P03": (503, "lock-not-available"),
+    "40001": (503, "serialization-failure"),
+    "40P01": (503, "deadlock-detected"),
+}
+_BY_SQLSTATE_CLASS: dict[str, tuple[int, str]] = {
+    "22": (400, "invalid-data"),
+    "08": (503, "database-unavailable"),
+    "53": (503, "database-unavailable"),
+    "57": (503, "database-unavailable"),
+}
+
+
+class FieldError(msgspec.Struct, omit_defaults=True):
+    field: str
+    message: str
+    source: str | None = None
+
+
+class Problem(msgspec.Struct, omit_defaults=True):
+    type: str
+    title: str
+    status: int
+    detail: str | None = None
+    constraint: str | None = None
+    errors: list[FieldError] | None = None
+
+
+def problem_response(
+    status: int,
+    kind: str,
+    *,
+    detail: str | None = None,
+    constraint: str | None = None,
+    errors: list[FieldError] | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response[bytes]:
+    problem = Problem(
+        type=f"urn:bookshop:problem:{kind}",
+        title=HTTPStatus(status).phrase,
+        status=status,
+        detail=detail,
+        constraint=constraint,
+        errors=errors,
+    )
+    return Response(
+        content=msgspec.json.encode(problem),
+        status_code=status,
+        media_type=PROBLEM_JSON,
+        headers=headers,
+    )
+
+
+def _retry_after(request: Request[Any, Any, Any]) -> dict[str, str]:
+    return {"Retry-After": str(request.app.state.settings.retry_after_seconds)}
+
+
+def _kind_of(status: int) -> str:
+    return HTTPStatus(status).phrase.lower().replace(" ", "-").replace("'", "")
+
+
+def handle_http_exception(request: Request[Any, Any, Any], exc: HTTPException) -> Response[bytes]:
+    status = exc.status_code
+    if isinstance(exc, ValidationException):
+        errors = [
+            FieldError(field=str(item.get("key", "body")), message=str(item.get("message")), source=item.get("source"))
+            for item in exc.extra or []
+            if isinstance(item, dict)
+        ]
+        return problem_response(400, "validation-error", detail="The request is not valid.", errors=errors)
+    detail = exc.detail if exc.detail and exc.detail != HTTPStatus(status).phrase else None
+    if status >= 500:
+        logger.error("HTTP %s on %s %s: %s", status, request.method, request.url.path, exc.detail)
+        detail = None
+    return problem_response(status, _kind_of(status), detail=detail, headers=exc.headers)
+
+
+def handle_postgres_error(request: Request[Any, Any, Any], exc: asyncpg.PostgresError) -> Response[bytes]:
+    sqlstate = exc.sqlstate or ""
+    status, kind = _BY_SQLSTATE.get(sqlstate) or _BY_SQLSTATE_CLASS.get(sqlstate[:2]) or (500, "internal-error")
+    if status == 503:
+        logger.warning("database unavailable (%s) on %s %s", sqlstate, request.method, request.url.path)
+        return problem_response(
+            503, kind, detail="The database is not available right now; retry shortly.", headers=_retry_after(request)
+        )
+    if status == 500:
+        logger.error("database error %s on %s %s", sqlstate, request.method, request.url.path, exc_info=exc)
+        return problem_response(500, kind)
+    # Integrity and data errors describe the client's own input (PostgreSQL's DETAIL line,
+    # e.g. "Key (lower(email))=(a@b.example) already exists."), never SQL text.
+    constraint = getattr(exc, "constraint_name", None)
+    detail = getattr(exc, "detail", None) or str(exc)
+    return problem_response(status, kind, detail=detail, constraint=constraint)
+
+
+def handle_unavailable(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
+    """Pool acquire timeouts, refused connections, connections lost mid-query."""
+    logger.warning("database unavailable (%s) on %s %s", type(exc).__name__, request.method, request.url.path)
+    return problem_response(
+        503,
+        "database-unavailable",
+        detail="The database is not available right now; retry shortly.",
+        headers=_retry_after(request),
+    )
+
+
+def handle_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
+    logger.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    return problem_response(500, "internal-error")
+
+
+EXCEPTION_HANDLERS: ExceptionHandlersMap = {
+    HTTPException: handle_http_exception,
+    asyncpg.PostgresError: handle_postgres_error,
+    asyncpg.InterfaceError: handle_unavailable,
+    OSError: handle_unavailable,  # TimeoutError (pool acquire) and refused connections are OSErrors
+    Exception: handle_unexpected,
+}

@@ -1,0 +1,51 @@
+"""Configuration from the environment, validated once at start.
+
+Every field reads the environment variable of the same name in upper case. An invalid value
+stops the service with a message that names the variable.
+"""
+
+import os
+from collections.abc import Mapping
+from typing import Annotated, Literal
+
+import msgspec
+
+# Only for development: keys hashed with it are worthless anywhere else. Production sets its own.
+DEVELOPMENT_PEPPER = "bookshop-development-pepper-do-not-use-in-production"
+
+
+class SettingsError(Exception):
+    """The environment holds a value the service cannot run with."""
+
+
+class Settings(msgspec.Struct, frozen=True, kw_only=True, rename="upper"):
+    database_url: str | None = None
+    embedded_pgdata: str = ".pgdata"
+    pool_min_size: Annotated[int, msgspec.Meta(ge=0)] = 2
+    pool_max_size: Annotated[int, msgspec.Meta(ge=1)] = 10
+    pool_acquire_timeout: Annotated[float, msgspec.Meta(gt=0)] = 5.0
+    statement_timeout_ms: Annotated[int, msgspec.Meta(ge=0)] = 5_000
+    idle_in_transaction_session_timeout_ms: Annotated[int, msgspec.Meta(ge=0)] = 10_000
+    command_timeout: Annotated[float, msgspec.Meta(gt=0)] = 10.0
+    host: str = "127.0.0.1"
+    port: Annotated[int, msgspec.Meta(ge=1, le=65_535)] = 8000
+    workers: Annotated[int, msgspec.Meta(ge=1)] = 1
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    api_key_pepper: Annotated[str, msgspec.Meta(min_length=16)] = DEVELOPMENT_PEPPER
+    max_body_bytes: Annotated[int, msgspec.Meta(ge=1024)] = 1_048_576
+    retry_after_seconds: Annotated[int, msgspec.Meta(ge=1)] = 2
+
+    def __post_init__(self) -> None:
+        if self.pool_min_size > self.pool_max_size:
+            raise ValueError("POOL_MIN_SIZE must not exceed POOL_MAX_SIZE")
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> "Settings":
+        """Reads the variables this struct names; an empty variable counts as unset."""
+        environ = os.environ if environ is None else environ
+        names = (field.encode_name for field in msgspec.structs.fields(cls))
+        values = {name: environ[name] for name in names if environ.get(name)}
+        try:
+            return msgspec.convert(values, cls, strict=False)
+        except msgspec.ValidationError as error:
+            raise SettingsError(f"invalid configuration: {error}") from None
