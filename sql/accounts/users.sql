@@ -78,3 +78,7 @@ WITH deactivated AS (
     RETURNING 1
 )
 SELECT count(*) FROM deactivated;
+
+-- name: has_users()$
+-- Whether any user exists, live or deleted: the demo data is seeded only into an empty database.
+SELECT EXISTS (SELECT 1 FROM users);

@@ -12,7 +12,7 @@ from litestar.openapi import OpenAPIConfig
 
 from bookshop.accounts.routes import AdminUserController, MeController, UserController
 from bookshop.db import embedded
-from bookshop.db.pool import create_pool
+from bookshop.db.pool import create_pool, libpq_url
 from bookshop.http.auth import provide_caller
 from bookshop.http.dependencies import provide_connection
 from bookshop.http.errors import EXCEPTION_HANDLERS
@@ -25,7 +25,7 @@ logger = logging.getLogger("bookshop")
 def resolve_database_url(settings: Settings) -> str:
     """DATABASE_URL when set; otherwise the embedded server in EMBEDDED_PGDATA."""
     if settings.database_url:
-        return settings.database_url
+        return libpq_url(settings.database_url)
     return embedded.database_url(settings.embedded_pgdata)
 
 

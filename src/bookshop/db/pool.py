@@ -1,6 +1,7 @@
 """The asyncpg pool: msgspec JSON codecs, server-side timeouts, no reset round trip per release."""
 
 from typing import TypeAlias
+from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import msgspec
@@ -25,6 +26,12 @@ class PooledConnection(asyncpg.Connection):
 
     def get_reset_query(self) -> str:
         return ""
+
+
+def libpq_url(database_url: str) -> str:
+    """The URL asyncpg and psql understand, also from yoyo's postgresql+psycopg:// form."""
+    parts = urlsplit(database_url)
+    return urlunsplit(parts._replace(scheme="postgresql")) if "+" in parts.scheme else database_url
 
 
 def _encode_json(value: object) -> str:

@@ -33,7 +33,7 @@ class HealthController(Controller):
             async with asyncio.timeout(READY_TIMEOUT_SECONDS):
                 async with state.pool.acquire() as conn:
                     await queries.ops.ping(conn)
-        except Exception as error:  # any failure here means not ready
+        except Exception as error:  # noqa: BLE001 - whatever the failure, the answer is "not ready"
             logger.warning("not ready: %s", type(error).__name__)
             return problem_response(
                 503,

@@ -1,0 +1,201 @@
+"""The `bookshop` command: serve, migrate, db, seed, keys."""
+
+import argparse
+import asyncio
+import os
+import subprocess
+import sys
+from collections.abc import Callable, Coroutine, Sequence
+from pathlib import Path
+from typing import Any, TypeVar
+
+import msgspec
+from rich.console import Console
+from rich.table import Table
+
+from bookshop import demo
+from bookshop.accounts import repository
+from bookshop.accounts.schemas import Role, UserUpdate
+from bookshop.app import resolve_database_url
+from bookshop.db import embedded, migrations
+from bookshop.db.pool import connect
+from bookshop.settings import Settings, SettingsError
+
+console = Console(stderr=True, soft_wrap=True)
+
+T = TypeVar("T")
+
+
+def _run(settings: Settings, dsn: str, work: Callable[[Any], Coroutine[Any, Any, T]]) -> T:
+    """Runs `work(conn)` on one connection set up like the pool's."""
+
+    async def main() -> T:
+        conn = await connect(settings, dsn=dsn)
+        try:
+            return await work(conn)
+        finally:
+            await conn.close()
+
+    return asyncio.run(main())
+
+
+def serve(settings: Settings, args: argparse.Namespace) -> int:
+    from granian import Granian
+    from granian.constants import Interfaces
+
+    settings = msgspec.structs.replace(
+        settings,
+        host=args.host or settings.host,
+        port=args.port or settings.port,
+        workers=args.workers or settings.workers,
+    )
+    dsn = resolve_database_url(settings)
+    embedded_db = not settings.database_url
+    if embedded_db:
+        # The development default: bring the schema up to date and seed demo data once.
+        applied = migrations.apply(dsn)
+        if applied:
+            console.print(f"applied {len(applied)} migration(s): {', '.join(applied)}")
+        seeded = _run(settings, dsn, lambda conn: demo.seed_if_empty(conn, pepper=settings.api_key_pepper))
+        if seeded:
+            console.print(f"seeded the demo data set ({len(seeded)} demo API keys)")
+    base = f"http://{settings.host}:{settings.port}"
+    console.print(f"[bold]bookshop[/bold] serving on {base} with {settings.workers} worker(s)")
+    console.print(f"  API docs      {base}/schema   (OpenAPI JSON: {base}/schema/openapi.json)")
+    if embedded_db:
+        console.print(f"  database      embedded PostgreSQL in {Path(settings.embedded_pgdata).resolve()}")
+        console.print(f"  demo API keys {demo.KEYS_FILE.resolve()}")
+    # Workers are separate processes that build the app from the environment.
+    os.environ["DATABASE_URL"] = dsn
+    os.environ["LOG_LEVEL"] = settings.log_level
+    Granian(
+        "bookshop.app:create_app",
+        factory=True,
+        interface=Interfaces.ASGI,
+        address=settings.host,
+        port=settings.port,
+        workers=settings.workers,
+        log_level=settings.log_level.lower(),  # type: ignore[arg-type]
+    ).serve()
+    return 0
+
+
+def migrate(settings: Settings, args: argparse.Namespace) -> int:
+    dsn = resolve_database_url(settings)
+    if args.action == "apply":
+        applied = migrations.apply(dsn)
+        console.print(f"applied: {', '.join(applied)}" if applied else "nothing to apply")
+    elif args.action == "rollback":
+        rolled_back = migrations.rollback(dsn, count=None if args.all else args.count)
+        console.print(f"rolled back: {', '.join(rolled_back)}" if rolled_back else "nothing to roll back")
+    else:
+        table = Table("migration", "applied")
+        for migration_id, applied_ in migrations.status(dsn):
+            table.add_row(migration_id, "yes" if applied_ else "[yellow]no[/yellow]")
+        Console().print(table)
+    return 0
+
+
+def db(settings: Settings, args: argparse.Namespace) -> int:
+    if args.action == "stop":
+        if settings.database_url:
+            console.print("DATABASE_URL is set: there is no embedded server to stop")
+            return 1
+        stopped = embedded.stop(settings.embedded_pgdata)
+        console.print("stopped the embedded server" if stopped else "the embedded server is not running")
+        return 0
+    dsn = resolve_database_url(settings)
+    if args.action == "url":
+        print(migrations.yoyo_url(dsn) if args.yoyo else dsn)
+        return 0
+    # The v18 client shipped with the embedded server works against any supported server.
+    return subprocess.call([str(embedded.PSQL), dsn])  # noqa: S603 - our own binary and URL
+
+
+def seed(settings: Settings, args: argparse.Namespace) -> int:
+    dsn = resolve_database_url(settings)
+    keys = _run(settings, dsn, lambda conn: demo.seed_if_empty(conn, pepper=settings.api_key_pepper))
+    if keys is None:
+        console.print("the database already has users: nothing seeded")
+        return 1
+    console.print(f"seeded the demo data set; demo API keys are in {demo.KEYS_FILE.resolve()}")
+    return 0
+
+
+def keys_create(settings: Settings, args: argparse.Namespace) -> int:
+    dsn = resolve_database_url(settings)
+    role: Role = args.role
+
+    async def work(conn: Any) -> str:
+        async with conn.transaction():
+            user = await repository.get_user_by_email(conn, email=args.email)
+            if user is None:
+                name = args.email.split("@", 1)[0]
+                user = await repository.create_user(conn, email=args.email, name=name, role=role)
+                console.print(f"created {role} {args.email}")
+            elif user.role != role:
+                await repository.update_user(conn, user_id=user.id, changes=UserUpdate(role=role))
+                console.print(f"changed the role of {args.email} from {user.role} to {role}")
+            issued = await repository.issue_api_key(
+                conn, user_id=user.id, name=args.name, pepper=settings.api_key_pepper
+            )
+        return issued.key
+
+    key = _run(settings, dsn, work)
+    console.print("the new API key (shown once; only its hash is stored):")
+    print(key)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="bookshop", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    p = commands.add_parser("serve", help="serve the HTTP API (embedded PostgreSQL when DATABASE_URL is unset)")
+    p.add_argument("--host", help="address to listen on (default: HOST or 127.0.0.1)")
+    p.add_argument("--port", type=int, help="port (default: PORT or 8000)")
+    p.add_argument("--workers", type=int, help="worker processes (default: WORKERS or 1)")
+    p.set_defaults(handler=serve)
+
+    p = commands.add_parser("migrate", help="apply, roll back or list migrations (under yoyo's lock)")
+    actions = p.add_subparsers(dest="action", required=True)
+    actions.add_parser("apply", help="apply every pending migration")
+    rollback = actions.add_parser("rollback", help="roll back the newest migrations")
+    rollback_count = rollback.add_mutually_exclusive_group()
+    rollback_count.add_argument("--count", type=int, default=1, help="how many (default 1)")
+    rollback_count.add_argument("--all", action="store_true", help="every applied migration")
+    actions.add_parser("list", help="every migration and whether it is applied")
+    p.set_defaults(handler=migrate)
+
+    p = commands.add_parser("db", help="the database: its URL, a psql shell, or stop the embedded server")
+    p.add_argument("action", choices=["url", "psql", "stop"])
+    p.add_argument("--yoyo", action="store_true", help="with url: in the form the plain yoyo CLI wants")
+    p.set_defaults(handler=db)
+
+    p = commands.add_parser("seed", help="seed a data set into an empty database")
+    p.add_argument("dataset", choices=["demo"])
+    p.set_defaults(handler=seed)
+
+    p = commands.add_parser("keys", help="API keys")
+    key_actions = p.add_subparsers(dest="action", required=True)
+    create = key_actions.add_parser("create", help="issue a key for a user (created if missing); printed once")
+    create.add_argument("--email", required=True)
+    create.add_argument("--role", required=True, choices=["customer", "staff", "admin"])
+    create.add_argument("--name", default="cli", help="a label for the key")
+    p.set_defaults(handler=keys_create)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        settings = Settings.from_env()
+    except SettingsError as error:
+        console.print(f"[red]{error}[/red]")
+        return 2
+    handler: Callable[[Settings, argparse.Namespace], int] = args.handler
+    return handler(settings, args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
