@@ -9,8 +9,7 @@ import subprocess
 import warnings
 from pathlib import Path
 
-import psycopg
-from psycopg import sql
+from bookshop.db.admin import create_database
 
 with warnings.catch_warnings():  # it warns at import that XDG_RUNTIME_DIR is unset; harmless
     warnings.simplefilter("ignore")
@@ -34,18 +33,6 @@ def database_url(pgdata: str | Path, database: str = DATABASE_NAME) -> str:
     pg = server(pgdata)
     create_database(pg.get_uri("postgres"), database)
     return pg.get_uri(database)
-
-
-def create_database(admin_url: str, name: str, *, template: str | None = None) -> bool:
-    """Creates database `name` unless it exists; says whether it did."""
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone():
-            return False
-        statement = sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name))
-        if template is not None:
-            statement += sql.SQL(" TEMPLATE {}").format(sql.Identifier(template))
-        conn.execute(statement)
-        return True
 
 
 def stop(pgdata: str | Path) -> bool:
