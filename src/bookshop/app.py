@@ -12,9 +12,9 @@ from litestar.openapi import OpenAPIConfig
 
 from bookshop.accounts.routes import AdminUserController, MeController, UserController
 from bookshop.db import embedded
-from bookshop.db.pool import create_pool, libpq_url
+from bookshop.db.pool import Database, create_pool, libpq_url
 from bookshop.http.auth import provide_caller
-from bookshop.http.dependencies import provide_connection
+from bookshop.http.dependencies import provide_database
 from bookshop.http.errors import EXCEPTION_HANDLERS
 from bookshop.http.health import HealthController
 from bookshop.settings import Settings
@@ -36,16 +36,17 @@ def create_app(settings: Settings | None = None) -> Litestar:
 
     @asynccontextmanager
     async def pool_lifespan(app: Litestar) -> AsyncIterator[None]:
-        app.state.pool = await create_pool(settings, dsn=dsn)
+        pool = await create_pool(settings, dsn=dsn)
+        app.state.database = Database(pool, acquire_timeout=settings.pool_acquire_timeout)
         try:
             yield
         finally:
-            await app.state.pool.close()
+            await pool.close()
 
     return Litestar(
         route_handlers=[HealthController, UserController, MeController, AdminUserController],
         dependencies={
-            "conn": Provide(provide_connection),
+            "db": Provide(provide_database, sync_to_thread=False),
             "caller": Provide(provide_caller),
         },
         exception_handlers=EXCEPTION_HANDLERS,

@@ -5,7 +5,7 @@ import subprocess
 import sys
 import uuid
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import asyncpg
 import pytest
@@ -111,8 +111,15 @@ async def test_uuid_v7_is_version_7_and_leads_with_the_clock(conn: asyncpg.Conne
         assert value.version == 7
         assert value.variant == uuid.RFC_4122
         millis = int.from_bytes(value.bytes[:6], "big")
-        stamp = datetime.fromtimestamp(millis / 1000, UTC)
-        assert before.replace(microsecond=before.microsecond // 1000 * 1000) <= stamp <= after
+        sub_millis = (int.from_bytes(value.bytes[6:8], "big") & 0x0FFF) / 4096
+        stamp = datetime.fromtimestamp((millis + sub_millis) / 1000, UTC)
+        assert before - timedelta(milliseconds=1) <= stamp <= after + timedelta(milliseconds=1)
+
+
+async def test_uuid_v7_ids_sort_in_creation_order(conn: asyncpg.Connection) -> None:
+    """Ids made one after another, well within one millisecond, still sort in that order."""
+    ids = [await conn.fetchval("SELECT uuid_v7()") for _ in range(200)]
+    assert sorted(ids) == ids
 
 
 async def test_updated_at_moves_on_a_real_change_only(conn: asyncpg.Connection) -> None:

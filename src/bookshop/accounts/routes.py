@@ -5,15 +5,14 @@ from uuid import UUID
 
 import msgspec
 from litestar import Controller, Request, Response, delete, get, patch, post, put
-from litestar.di import Provide
+from litestar.di import NamedDependency, Provide
 from litestar.exceptions import NotFoundException, PermissionDeniedException, ValidationException
-from litestar.params import Parameter
+from litestar.params import FromPath, FromQuery, JSONBody, PathParameter, QueryParameter
 
 from bookshop.accounts import repository
 from bookshop.accounts.schemas import (
     ApiKey,
     ApiKeyCreate,
-    Caller,
     Deactivated,
     IssuedApiKey,
     Profile,
@@ -26,16 +25,20 @@ from bookshop.accounts.schemas import (
     UserSettings,
     UserUpdate,
 )
-from bookshop.db.pool import Connection
 from bookshop.http.auth import (
     ensure_admin,
     ensure_self_or_staff,
     ensure_staff,
     provide_optional_caller,
 )
+from bookshop.http.dependencies import CurrentCaller, Db, OptionalCaller
 from bookshop.http.pagination import Page, PageParams, provide_page_params
 
-SettingKeyPath = Annotated[str, Parameter(pattern=r"^[a-z][a-z0-9_.-]{0,63}$", description="Setting key.")]
+UserSearch = Annotated[str | None, QueryParameter(min_length=1, max_length=200, description="Matches name or email.")]
+PreferencesFilter = Annotated[
+    str | None, QueryParameter(description='A JSON object the preferences must contain, e.g. {"newsletter":true}.')
+]
+SettingKeyPath = Annotated[str, PathParameter(pattern=r"^[a-z][a-z0-9_.-]{0,63}$", description="Setting key.")]
 
 
 def _pepper(request: Request[Any, Any, Any]) -> str:
@@ -72,11 +75,11 @@ class UserController(Controller):
         summary="Register a user; the answer carries their first API key, shown this once.",
     )
     async def register(
-        self, conn: Connection, caller: Caller | None, data: UserCreate, request: Request[Any, Any, Any]
+        self, db: Db, caller: OptionalCaller, data: JSONBody[UserCreate], request: Request[Any, Any, Any]
     ) -> Registration:
         if data.role != "customer" and (caller is None or caller.role != "admin"):
             raise PermissionDeniedException(detail="Only an admin may create staff or admin users.")
-        async with conn.transaction():
+        async with db.transaction() as conn:
             user = await repository.create_user(
                 conn, email=data.email, name=data.name, role=data.role, preferences=data.preferences
             )
@@ -90,43 +93,49 @@ class UserController(Controller):
     )
     async def list_users(
         self,
-        conn: Connection,
-        caller: Caller,
-        page_params: PageParams,
-        is_active: bool | None = None,
-        q: Annotated[str | None, Parameter(min_length=1, max_length=200, description="Matches name or email.")] = None,
+        db: Db,
+        caller: CurrentCaller,
+        page_params: NamedDependency[PageParams],
+        is_active: FromQuery[bool | None] = None,
+        q: Annotated[
+            str | None, QueryParameter(min_length=1, max_length=200, description="Matches name or email.")
+        ] = None,
         prefers: Annotated[
-            str | None, Parameter(description='JSON object the preferences must contain, e.g. {"newsletter":true}.')
+            str | None,
+            QueryParameter(description='JSON object the preferences must contain, e.g. {"newsletter":true}.'),
         ] = None,
     ) -> Page[User]:
         ensure_staff(caller)
-        return await repository.list_users(
-            conn, params=page_params, is_active=is_active, q_text=q, prefers=_parse_prefers(prefers)
-        )
+        wanted = _parse_prefers(prefers)
+        async with db.connection() as conn:
+            return await repository.list_users(conn, params=page_params, is_active=is_active, q_text=q, prefers=wanted)
 
     @get("/{user_id:uuid}", summary="One user (yourself, or any as staff).")
-    async def get_user(self, conn: Connection, caller: Caller, user_id: UUID) -> User:
+    async def get_user(self, db: Db, caller: CurrentCaller, user_id: FromPath[UUID]) -> User:
         ensure_self_or_staff(caller, user_id)
-        user = await repository.get_user(conn, user_id=user_id)
+        async with db.connection() as conn:
+            user = await repository.get_user(conn, user_id=user_id)
         if user is None:
             raise _user_not_found(user_id)
         return user
 
     @patch("/{user_id:uuid}", summary="Change some fields of a user; role and is_active need admin.")
-    async def update_user(self, conn: Connection, caller: Caller, user_id: UUID, data: UserUpdate) -> User:
+    async def update_user(
+        self, db: Db, caller: CurrentCaller, user_id: FromPath[UUID], data: JSONBody[UserUpdate]
+    ) -> User:
         ensure_self_or_staff(caller, user_id)
         if data.role is not msgspec.UNSET or data.is_active is not msgspec.UNSET:
             ensure_admin(caller)
-        async with conn.transaction():
+        async with db.transaction() as conn:
             user = await repository.update_user(conn, user_id=user_id, changes=data)
         if user is None:
             raise _user_not_found(user_id)
         return user
 
     @delete("/{user_id:uuid}", summary="Soft-delete a user: gone from reads, email free again, restorable.")
-    async def delete_user(self, conn: Connection, caller: Caller, user_id: UUID) -> None:
+    async def delete_user(self, db: Db, caller: CurrentCaller, user_id: FromPath[UUID]) -> None:
         ensure_self_or_staff(caller, user_id)
-        async with conn.transaction():
+        async with db.transaction() as conn:
             deleted = await repository.soft_delete_user(conn, user_id=user_id)
         if not deleted:
             raise _user_not_found(user_id)
@@ -136,26 +145,29 @@ class UserController(Controller):
         status_code=200,
         summary="Restore a soft-deleted user (staff); 409 when their email was taken meanwhile.",
     )
-    async def restore_user(self, conn: Connection, caller: Caller, user_id: UUID) -> User:
+    async def restore_user(self, db: Db, caller: CurrentCaller, user_id: FromPath[UUID]) -> User:
         ensure_staff(caller)
-        async with conn.transaction():
+        async with db.transaction() as conn:
             user = await repository.restore_user(conn, user_id=user_id)
         if user is None:
             raise _user_not_found(user_id)
         return user
 
     @get("/{user_id:uuid}/profile", summary="A user's profile.")
-    async def get_profile(self, conn: Connection, caller: Caller, user_id: UUID) -> Profile:
+    async def get_profile(self, db: Db, caller: CurrentCaller, user_id: FromPath[UUID]) -> Profile:
         ensure_self_or_staff(caller, user_id)
-        profile = await repository.get_profile(conn, user_id=user_id)
+        async with db.connection() as conn:
+            profile = await repository.get_profile(conn, user_id=user_id)
         if profile is None:
             raise NotFoundException(detail=f"User {user_id} has no profile.")
         return profile
 
     @put("/{user_id:uuid}/profile", summary="Create or replace a user's profile: 201 when new, 200 after.")
-    async def put_profile(self, conn: Connection, caller: Caller, user_id: UUID, data: ProfileIn) -> Response[Profile]:
+    async def put_profile(
+        self, db: Db, caller: CurrentCaller, user_id: FromPath[UUID], data: JSONBody[ProfileIn]
+    ) -> Response[Profile]:
         ensure_self_or_staff(caller, user_id)
-        async with conn.transaction():
+        async with db.transaction() as conn:
             stored = await repository.put_profile(
                 conn, user_id=user_id, bio=data.bio, location=data.location, website=data.website
             )
@@ -165,17 +177,18 @@ class UserController(Controller):
         return Response(profile, status_code=201 if created else 200)
 
     @delete("/{user_id:uuid}/profile", summary="Delete a user's profile.")
-    async def delete_profile(self, conn: Connection, caller: Caller, user_id: UUID) -> None:
+    async def delete_profile(self, db: Db, caller: CurrentCaller, user_id: FromPath[UUID]) -> None:
         ensure_self_or_staff(caller, user_id)
-        async with conn.transaction():
+        async with db.transaction() as conn:
             deleted = await repository.delete_profile(conn, user_id=user_id)
         if not deleted:
             raise NotFoundException(detail=f"User {user_id} has no profile.")
 
     @get("/{user_id:uuid}/settings", summary="All of a user's settings as one object.")
-    async def get_settings(self, conn: Connection, caller: Caller, user_id: UUID) -> UserSettings:
+    async def get_settings(self, db: Db, caller: CurrentCaller, user_id: FromPath[UUID]) -> UserSettings:
         ensure_self_or_staff(caller, user_id)
-        settings = await repository.get_settings(conn, user_id=user_id)
+        async with db.connection() as conn:
+            settings = await repository.get_settings(conn, user_id=user_id)
         if settings is None:
             raise _user_not_found(user_id)
         return UserSettings(settings=settings)
@@ -185,7 +198,7 @@ class UserController(Controller):
         summary="Set one setting in a single atomic upsert; created says whether it is new (201) or not (200).",
     )
     async def put_setting(
-        self, conn: Connection, caller: Caller, user_id: UUID, key: SettingKeyPath, data: SettingIn
+        self, db: Db, caller: CurrentCaller, user_id: FromPath[UUID], key: SettingKeyPath, data: JSONBody[SettingIn]
     ) -> Response[Setting]:
         ensure_self_or_staff(caller, user_id)
         if data.value is None:
@@ -193,15 +206,18 @@ class UserController(Controller):
                 detail="value must not be null",
                 extra=[{"key": "value", "message": "Expected a JSON value other than null", "source": "body"}],
             )
-        setting = await repository.put_setting(conn, user_id=user_id, key=key, value=data.value)
+        async with db.transaction() as conn:
+            setting = await repository.put_setting(conn, user_id=user_id, key=key, value=data.value)
         if setting is None:
             raise _user_not_found(user_id)
         return Response(setting, status_code=201 if setting.created else 200)
 
     @delete("/{user_id:uuid}/settings/{key:str}", summary="Remove one setting.")
-    async def delete_setting(self, conn: Connection, caller: Caller, user_id: UUID, key: SettingKeyPath) -> None:
+    async def delete_setting(self, db: Db, caller: CurrentCaller, user_id: FromPath[UUID], key: SettingKeyPath) -> None:
         ensure_self_or_staff(caller, user_id)
-        if not await repository.delete_setting(conn, user_id=user_id, key=key):
+        async with db.transaction() as conn:
+            deleted = await repository.delete_setting(conn, user_id=user_id, key=key)
+        if not deleted:
             raise NotFoundException(detail=f"Setting {key!r} is not set.")
 
 
@@ -210,26 +226,34 @@ class MeController(Controller):
     tags = ["me"]
 
     @get("/", summary="The caller's own account.")
-    async def me(self, conn: Connection, caller: Caller) -> User:
-        user = await repository.get_user(conn, user_id=caller.user_id)
+    async def me(self, db: Db, caller: CurrentCaller) -> User:
+        async with db.connection() as conn:
+            user = await repository.get_user(conn, user_id=caller.user_id)
         if user is None:  # deleted between authentication and now
             raise _user_not_found(caller.user_id)
         return user
 
     @get("/api-keys", summary="The caller's API keys, without secrets.")
-    async def list_keys(self, conn: Connection, caller: Caller) -> list[ApiKey]:
-        return await repository.list_api_keys(conn, user_id=caller.user_id)
+    async def list_keys(self, db: Db, caller: CurrentCaller) -> list[ApiKey]:
+        async with db.connection() as conn:
+            return await repository.list_api_keys(conn, user_id=caller.user_id)
 
     @post("/api-keys", summary="Issue another API key; the key is shown this once.")
     async def issue_key(
-        self, conn: Connection, caller: Caller, request: Request[Any, Any, Any], data: ApiKeyCreate | None = None
+        self,
+        db: Db,
+        caller: CurrentCaller,
+        request: Request[Any, Any, Any],
+        data: JSONBody[ApiKeyCreate | None] = None,
     ) -> IssuedApiKey:
         name = data.name if data is not None else ""
-        return await repository.issue_api_key(conn, user_id=caller.user_id, name=name, pepper=_pepper(request))
+        async with db.transaction() as conn:
+            return await repository.issue_api_key(conn, user_id=caller.user_id, name=name, pepper=_pepper(request))
 
     @delete("/api-keys/{key_id:uuid}", status_code=200, summary="Revoke one of the caller's keys; it fails at once.")
-    async def revoke_key(self, conn: Connection, caller: Caller, key_id: UUID) -> ApiKey:
-        revoked = await repository.revoke_api_key(conn, user_id=caller.user_id, key_id=key_id)
+    async def revoke_key(self, db: Db, caller: CurrentCaller, key_id: FromPath[UUID]) -> ApiKey:
+        async with db.transaction() as conn:
+            revoked = await repository.revoke_api_key(conn, user_id=caller.user_id, key_id=key_id)
         if revoked is None:
             raise NotFoundException(detail=f"You have no API key {key_id}.")
         return revoked
@@ -246,10 +270,11 @@ class AdminUserController(Controller):
     )
     async def deactivate_inactive(
         self,
-        conn: Connection,
-        caller: Caller,
-        days: Annotated[int, Parameter(ge=1, le=36_500, description="Days of inactivity.")],
+        db: Db,
+        caller: CurrentCaller,
+        days: Annotated[int, QueryParameter(ge=1, le=36_500, description="Days of inactivity.")],
     ) -> Deactivated:
         ensure_admin(caller)
-        count = await repository.deactivate_inactive_users(conn, days=days)
+        async with db.transaction() as conn:
+            count = await repository.deactivate_inactive_users(conn, days=days)
         return Deactivated(deactivated=count)

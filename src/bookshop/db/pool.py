@@ -1,16 +1,18 @@
 """The asyncpg pool: msgspec JSON codecs, server-side timeouts, no reset round trip per release."""
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import TypeAlias
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import msgspec
+from asyncpg.pool import PoolConnectionProxy
 
 from bookshop.settings import Settings
 
-# What repositories accept. A connection lent by the pool is a proxy, and asyncpg makes
-# isinstance(proxy, asyncpg.Connection) true, so one class serves both (and Litestar's checks).
-Connection: TypeAlias = asyncpg.Connection
+# What repositories accept: a connection from asyncpg.connect or one lent by the pool.
+Connection: TypeAlias = asyncpg.Connection | PoolConnectionProxy
 Pool: TypeAlias = asyncpg.Pool
 
 
@@ -71,6 +73,31 @@ async def create_pool(settings: Settings, *, dsn: str) -> Pool:
     )
     assert pool is not None  # create_pool returns None only when not awaited
     return pool
+
+
+class Database:
+    """The pool as request handlers use it: a connection to read, a transaction to write.
+
+    A handler holds a connection only while its statements run, not while the response is
+    encoded or sent, and `async with` returns it on every path, errors included.
+    """
+
+    def __init__(self, pool: Pool, *, acquire_timeout: float) -> None:
+        self.pool = pool
+        self.acquire_timeout = acquire_timeout
+
+    @asynccontextmanager
+    async def connection(self) -> AsyncIterator[Connection]:
+        """A pooled connection. Waiting longer than the acquire timeout raises TimeoutError."""
+        async with self.pool.acquire(timeout=self.acquire_timeout) as conn:
+            yield conn
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Connection]:
+        """A pooled connection inside one transaction: it commits when the block ends, and
+        rolls back if the block raises."""
+        async with self.connection() as conn, conn.transaction():
+            yield conn
 
 
 async def connect(settings: Settings, *, dsn: str) -> asyncpg.Connection:

@@ -8,7 +8,7 @@ from litestar.exceptions import NotAuthorizedException, PermissionDeniedExceptio
 
 from bookshop.accounts import repository
 from bookshop.accounts.schemas import Caller
-from bookshop.db.pool import Connection
+from bookshop.http.dependencies import Db
 
 _CHALLENGE = {"WWW-Authenticate": 'Bearer realm="bookshop"'}
 
@@ -17,7 +17,7 @@ def _unauthorized(detail: str) -> NotAuthorizedException:
     return NotAuthorizedException(detail=detail, headers=_CHALLENGE)
 
 
-async def _caller_from(request: Request[Any, Any, Any], conn: Connection) -> Caller | None:
+async def _caller_from(request: Request[Any, Any, Any], db: Db) -> Caller | None:
     header = request.headers.get("authorization")
     if header is None:
         return None
@@ -25,9 +25,10 @@ async def _caller_from(request: Request[Any, Any, Any], conn: Connection) -> Cal
     if scheme.lower() != "bearer" or not token.strip():
         raise _unauthorized("Use 'Authorization: Bearer <API key>'.")
     try:
-        caller = await repository.authenticate(
-            conn, token=token.strip(), pepper=request.app.state.settings.api_key_pepper
-        )
+        async with db.connection() as conn:
+            caller = await repository.authenticate(
+                conn, token=token.strip(), pepper=request.app.state.settings.api_key_pepper
+            )
     except repository.InactiveAccount:
         raise PermissionDeniedException(detail="This account is deactivated.") from None
     if caller is None:
@@ -35,16 +36,16 @@ async def _caller_from(request: Request[Any, Any, Any], conn: Connection) -> Cal
     return caller
 
 
-async def provide_caller(request: Request[Any, Any, Any], conn: Connection) -> Caller:
-    caller = await _caller_from(request, conn)
+async def provide_caller(request: Request[Any, Any, Any], db: Db) -> Caller:
+    caller = await _caller_from(request, db)
     if caller is None:
         raise _unauthorized("An API key is required.")
     return caller
 
 
-async def provide_optional_caller(request: Request[Any, Any, Any], conn: Connection) -> Caller | None:
+async def provide_optional_caller(request: Request[Any, Any, Any], db: Db) -> Caller | None:
     """For routes anyone may call but a signed-in caller may do more with."""
-    return await _caller_from(request, conn)
+    return await _caller_from(request, db)
 
 
 def ensure_admin(caller: Caller) -> None:

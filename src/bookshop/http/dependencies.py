@@ -1,18 +1,23 @@
-"""The database connection a request runs on."""
+"""What handlers receive by dependency injection: the database and the caller.
 
-from collections.abc import AsyncIterator
+Handlers open `async with db.connection()` or `async with db.transaction()` themselves rather
+than receive a connection from a generator dependency: Litestar does not run a generator
+dependency's cleanup when a later dependency fails (a 401 from `caller`, a bad page number),
+which would leave the connection out of the pool.
+"""
 
 from litestar.datastructures import State
+from litestar.di import NamedDependency
 
-from bookshop.db.pool import Connection
+from bookshop.accounts.schemas import Caller
+from bookshop.db.pool import Database
+
+# Handler parameters name their dependencies explicitly (`db: Db`), as Litestar 3 requires.
+Db = NamedDependency[Database]
+CurrentCaller = NamedDependency[Caller]
+OptionalCaller = NamedDependency[Caller | None]
 
 
-async def provide_connection(state: State) -> AsyncIterator[Connection]:
-    """One pooled connection per request, returned to the pool when the handler is done.
-
-    Handlers that write open `async with conn.transaction():`, so a request's writes commit or
-    roll back together. A pool that cannot lend a connection in time raises TimeoutError,
-    which errors.py answers with 503.
-    """
-    async with state.pool.acquire(timeout=state.settings.pool_acquire_timeout) as conn:
-        yield conn
+def provide_database(state: State) -> Database:
+    database: Database = state.database
+    return database

@@ -6,6 +6,7 @@ traceback reaches a client; unexpected errors are logged server-side and answere
 """
 
 import logging
+import re
 from http import HTTPStatus
 from typing import Any
 
@@ -83,6 +84,20 @@ def _retry_after(request: Request[Any, Any, Any]) -> dict[str, str]:
     return {"Retry-After": str(request.app.state.settings.retry_after_seconds)}
 
 
+# msgspec names a missing or unknown body field only in its message: "... field `name`".
+_FIELD_IN_MESSAGE = re.compile(r"field `([^`]+)`")
+# Litestar names a missing parameter only in its detail: "Missing required query parameter 'days' ...".
+_MISSING_PARAMETER = re.compile(r"Missing required (\w+) parameter '([^']+)'")
+
+
+def _field_error(item: dict[str, Any]) -> FieldError:
+    message = str(item.get("message"))
+    field = str(item.get("key") or "body")
+    if field == "data" and (named := _FIELD_IN_MESSAGE.search(message)):
+        field = named.group(1)
+    return FieldError(field=field, message=message, source=item.get("source"))
+
+
 def _kind_of(status: int) -> str:
     return HTTPStatus(status).phrase.lower().replace(" ", "-").replace("'", "")
 
@@ -90,11 +105,9 @@ def _kind_of(status: int) -> str:
 def handle_http_exception(request: Request[Any, Any, Any], exc: HTTPException) -> Response[bytes]:
     status = exc.status_code
     if isinstance(exc, ValidationException):
-        errors = [
-            FieldError(field=str(item.get("key", "body")), message=str(item.get("message")), source=item.get("source"))
-            for item in exc.extra or []
-            if isinstance(item, dict)
-        ]
+        errors = [_field_error(item) for item in exc.extra or [] if isinstance(item, dict)]
+        if not errors and (missing := _MISSING_PARAMETER.search(exc.detail)):
+            errors = [FieldError(field=missing.group(2), message=exc.detail, source=missing.group(1))]
         return problem_response(400, "validation-error", detail="The request is not valid.", errors=errors)
     detail = exc.detail if exc.detail and exc.detail != HTTPStatus(status).phrase else None
     if status >= 500:

@@ -30,9 +30,8 @@ class HealthController(Controller):
     async def ready(self, request: Request[Any, Any, Any]) -> Any:
         state = request.app.state
         try:
-            async with asyncio.timeout(READY_TIMEOUT_SECONDS):
-                async with state.pool.acquire() as conn:
-                    await queries.ops.ping(conn)
+            async with asyncio.timeout(READY_TIMEOUT_SECONDS), state.database.connection() as conn:
+                await queries.ops.ping(conn)
         except Exception as error:  # noqa: BLE001 - whatever the failure, the answer is "not ready"
             logger.warning("not ready: %s", type(error).__name__)
             return problem_response(

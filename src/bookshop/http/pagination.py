@@ -3,7 +3,7 @@
 from typing import Annotated, Generic, TypeVar
 
 import msgspec
-from litestar.params import Parameter
+from litestar.params import QueryParameter
 
 T = TypeVar("T")
 
@@ -35,7 +35,7 @@ class Page(msgspec.Struct, Generic[T]):
 
 
 def provide_page_params(
-    page: Annotated[int, Parameter(ge=1, le=MAX_PAGE, description="Page number, from 1.")] = 1,
-    per_page: Annotated[int, Parameter(ge=1, le=MAX_PER_PAGE, description="Items per page, at most 100.")] = 20,
+    page: Annotated[int, QueryParameter(ge=1, le=MAX_PAGE, description="Page number, from 1.")] = 1,
+    per_page: Annotated[int, QueryParameter(ge=1, le=MAX_PER_PAGE, description="Items per page, at most 100.")] = 20,
 ) -> PageParams:
     return PageParams(page=page, per_page=per_page)

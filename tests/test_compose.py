@@ -1,0 +1,182 @@
+"""docker-compose.yml, the Dockerfile and the justfile agree with the code they run.
+
+No Docker engine and no database: the files are parsed, and every `bookshop …` command in them
+goes through the real CLI parser, so renaming a command or an option breaks this test rather
+than a deployment.
+"""
+
+import argparse
+import json
+import re
+import shlex
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+import yaml
+
+from bookshop.app import create_app
+from bookshop.cli import build_parser
+from bookshop.settings import DATABASE_URL_SCHEMES, Settings
+
+ROOT = Path(__file__).resolve().parents[1]
+COMPOSE: dict[str, Any] = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+SERVICES: dict[str, dict[str, Any]] = COMPOSE["services"]
+DB_SERVICE = "db"
+# Services that run the bookshop image against the db service.
+APP_SERVICES = ("migrate", "api")
+POSTGRES_PORT = 5432
+SHELL_OPERATORS = {"&&", "||", ";", "|"}
+
+
+def bookshop_args(command: list[str]) -> list[str]:
+    """The arguments after `bookshop` in an exec-form command (`bookshop …` or `uv run … bookshop …`)."""
+    assert isinstance(command, list), f"not in exec form (a list): {command!r}"
+    assert all(isinstance(part, str) for part in command), command
+    if command and Path(command[0]).name == "bookshop":
+        return command[1:]
+    if command[:2] == ["uv", "run"] and "bookshop" in command:
+        return command[command.index("bookshop") + 1 :]
+    pytest.fail(f"does not run bookshop: {command!r}")
+
+
+def assert_cli_accepts(args: list[str]) -> argparse.Namespace:
+    try:
+        namespace = build_parser().parse_args(args)
+    except SystemExit as exit_:
+        pytest.fail(f"`bookshop {shlex.join(args)}` is not a valid CLI command (argparse exit {exit_.code})")
+    assert callable(namespace.handler)
+    return namespace
+
+
+def environment(service: dict[str, Any]) -> dict[str, str]:
+    """A service's environment, whether written as a mapping or as a list of KEY=value."""
+    env = service.get("environment") or {}
+    if isinstance(env, list):
+        return dict(item.split("=", 1) for item in env)
+    return {key: str(value) for key, value in env.items()}
+
+
+def depends_on(service: dict[str, Any]) -> dict[str, str]:
+    """Service name -> condition (compose's default for the short list form is service_started)."""
+    deps = service.get("depends_on") or {}
+    if isinstance(deps, list):
+        return dict.fromkeys(deps, "service_started")
+    return {name: spec.get("condition", "service_started") for name, spec in deps.items()}
+
+
+def dockerfile_cmd() -> list[str]:
+    cmds = [line for line in (ROOT / "Dockerfile").read_text().splitlines() if line.startswith("CMD ")]
+    assert cmds, "the Dockerfile has no CMD"
+    command = json.loads(cmds[-1].removeprefix("CMD "))  # the last CMD is the one that counts
+    assert isinstance(command, list)
+    return command
+
+
+def justfile_bookshop_calls() -> list[tuple[str, list[str]]]:
+    """(recipe, arguments after `bookshop`) for every recipe line that calls the CLI."""
+    calls = []
+    recipe = None
+    for line in (ROOT / "justfile").read_text().splitlines():
+        # A recipe header: `name params…: dependencies`, at the start of a line.
+        is_header = line[:1] not in ("", " ", "\t", "#") and ":" in line and ":=" not in line
+        if is_header and not line.startswith(("set ", "alias ", "import ", "mod ")):
+            header = re.match(r"@?([A-Za-z_][\w-]*)", line)
+            assert header, line
+            recipe = header.group(1)
+            continue
+        body = line.strip()
+        if not line[:1].isspace() or body.startswith("#") or "bookshop " not in body:
+            continue
+        # Recipe parameters become a sample value, as `just rollback 1` would pass.
+        tokens = shlex.split(re.sub(r"\{\{.*?\}\}", "1", body))
+        start = next(i for i, token in enumerate(tokens) if Path(token).name == "bookshop") + 1
+        end = next((i for i in range(start, len(tokens)) if tokens[i] in SHELL_OPERATORS), len(tokens))
+        assert recipe is not None, line
+        calls.append((recipe, tokens[start:end]))
+    return calls
+
+
+COMMANDS = {name: service["command"] for name, service in SERVICES.items() if "command" in service}
+
+
+@pytest.mark.parametrize("service", sorted(COMMANDS))
+def test_compose_commands_are_real_cli_commands(service: str) -> None:
+    assert_cli_accepts(bookshop_args(COMMANDS[service]))
+
+
+def test_app_services_run_the_bookshop_command() -> None:
+    for name in APP_SERVICES:
+        assert name in COMMANDS, f"{name} has no command"
+        # The same program the image's CMD starts, so an override runs the same installed CLI.
+        assert COMMANDS[name][0] == dockerfile_cmd()[0], name
+    assert bookshop_args(COMMANDS["migrate"])[:2] == ["migrate", "apply"]
+    assert bookshop_args(COMMANDS["api"])[0] == "serve"
+
+
+def test_dockerfile_cmd_is_a_real_cli_command() -> None:
+    args = bookshop_args(dockerfile_cmd())
+    namespace = assert_cli_accepts(args)
+    assert namespace.command == "serve"
+    # In a container the server must listen on every interface, not the loopback default.
+    assert namespace.host == "0.0.0.0"  # noqa: S104
+
+
+@pytest.mark.parametrize("service", APP_SERVICES)
+def test_database_url_points_at_the_db_service(service: str) -> None:
+    db_env = environment(SERVICES[DB_SERVICE])
+    url = environment(SERVICES[service])["DATABASE_URL"]
+    parts = urlsplit(url)
+    assert parts.scheme in DATABASE_URL_SCHEMES
+    assert parts.hostname == DB_SERVICE
+    assert (parts.port or POSTGRES_PORT) == POSTGRES_PORT
+    assert parts.path == f"/{db_env['POSTGRES_DB']}"
+    assert parts.username == db_env["POSTGRES_USER"]
+    assert parts.password == db_env["POSTGRES_PASSWORD"]
+    assert Settings.from_env({"DATABASE_URL": url}).database_url == url  # the app accepts it
+    assert depends_on(SERVICES[service]).get(DB_SERVICE) == "service_healthy"
+
+
+def test_migrate_is_a_one_shot_the_api_waits_for() -> None:
+    assert SERVICES["migrate"].get("restart") == "no"  # the string: a bare `no` in YAML is False
+    assert depends_on(SERVICES["api"]).get("migrate") == "service_completed_successfully"
+
+
+# Building the app only to list its routes; its deprecation warnings are not this test's subject.
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
+def test_api_requires_a_pepper_and_checks_readiness() -> None:
+    api = SERVICES["api"]
+    assert re.fullmatch(r"\$\{API_KEY_PEPPER:\?.*\}", environment(api)["API_KEY_PEPPER"])
+    probe = " ".join(api["healthcheck"]["test"])
+    path = re.search(r"http://[^/'\"]+(/[\w/-]*)", probe)
+    assert path, probe
+    routes = {route.path for route in create_app(Settings(database_url="postgresql://u@h/d")).routes}
+    assert path.group(1) in routes
+    port = assert_cli_accepts(bookshop_args(COMMANDS["api"])).port
+    assert f"127.0.0.1:{port}" in probe, "the healthcheck must probe the port the api listens on"
+    assert any(str(mapping).endswith(f":{port}") for mapping in api["ports"])
+
+
+def test_postgres_is_18_or_newer() -> None:
+    image = SERVICES[DB_SERVICE]["image"]
+    name, _, tag = image.partition(":")
+    assert name.split("/")[-1] == "postgres"
+    major = re.match(r"\d+", tag)
+    assert major, f"pin a major version: {image}"
+    assert int(major.group()) >= 18
+    test = SERVICES[DB_SERVICE]["healthcheck"]["test"]
+    assert "pg_isready" in (test if isinstance(test, str) else " ".join(test))
+
+
+JUST_CALLS = justfile_bookshop_calls()
+
+
+def test_justfile_calls_the_cli() -> None:
+    called = {assert_cli_accepts(args).command for _, args in JUST_CALLS}
+    assert {"serve", "migrate", "db", "seed"} <= called
+
+
+@pytest.mark.parametrize(("recipe", "args"), JUST_CALLS, ids=[recipe for recipe, _ in JUST_CALLS])
+def test_justfile_recipes_are_real_cli_commands(recipe: str, args: list[str]) -> None:
+    assert_cli_accepts(args)
