@@ -143,8 +143,6 @@ def test_migrate_is_a_one_shot_the_api_waits_for() -> None:
     assert depends_on(SERVICES["api"]).get("migrate") == "service_completed_successfully"
 
 
-# Building the app only to list its routes; its deprecation warnings are not this test's subject.
-@pytest.mark.filterwarnings("ignore::DeprecationWarning")
 def test_api_requires_a_pepper_and_checks_readiness() -> None:
     api = SERVICES["api"]
     assert re.fullmatch(r"\$\{API_KEY_PEPPER:\?.*\}", environment(api)["API_KEY_PEPPER"])
