@@ -1,0 +1,147 @@
+"""The `bookshop` command as a user runs it: a real process against a real database."""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from bookshop.db import migrations
+from tests.conftest import TEST_PEPPER, ClientFactory
+
+BOOKSHOP = str(Path(sys.executable).with_name("bookshop"))
+
+
+def run(
+    *args: str, env: dict[str, str], cwd: Path | None = None, stdin: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [BOOKSHOP, *args], env={**os.environ, **env}, cwd=cwd, input=stdin, capture_output=True, text=True, timeout=60
+    )
+
+
+@pytest.fixture
+def cli_env(database_url: str) -> dict[str, str]:
+    return {"DATABASE_URL": database_url, "API_KEY_PEPPER": TEST_PEPPER}
+
+
+def test_migrate_list_rollback_apply(cli_env: dict[str, str]) -> None:
+    listed = run("migrate", "list", env=cli_env)
+    assert listed.returncode == 0, listed.stderr
+    assert "0005_api_keys" in listed.stdout
+    assert " no " not in listed.stdout
+
+    rolled = run("migrate", "rollback", "--count", "2", env=cli_env)
+    assert rolled.returncode == 0, rolled.stderr
+    assert "0005_api_keys, 0004_user_settings" in rolled.stderr
+    assert [applied for _, applied in migrations.status(cli_env["DATABASE_URL"])] == [True, True, True, False, False]
+
+    applied = run("migrate", "apply", env=cli_env)
+    assert "0004_user_settings, 0005_api_keys" in applied.stderr
+    assert "nothing to apply" in run("migrate", "apply", env=cli_env).stderr
+
+
+async def test_keys_create_prints_a_working_key_once(cli_env: dict[str, str], make_client: ClientFactory) -> None:
+    created = run("keys", "create", "--email", "ops@example.com", "--role", "staff", env=cli_env)
+    assert created.returncode == 0, created.stderr
+    key = created.stdout.strip()
+    assert key.startswith("bk_")
+    assert "\n" not in key
+    promoted = run("keys", "create", "--email", "OPS@example.com", "--role", "admin", env=cli_env)
+    assert "from staff to admin" in promoted.stderr
+
+    async with make_client() as client:
+        for token, role in [(key, "admin"), (promoted.stdout.strip(), "admin")]:
+            me = await client.get("/me", headers={"Authorization": f"Bearer {token}"})
+            assert (me.status_code, me.json()["role"]) == (200, role)
+
+
+async def test_seed_demo_writes_working_keys_and_runs_once(
+    cli_env: dict[str, str], tmp_path: Path, make_client: ClientFactory
+) -> None:
+    seeded = run("seed", "demo", env=cli_env, cwd=tmp_path)
+    assert seeded.returncode == 0, seeded.stderr
+    lines = [line.split() for line in (tmp_path / ".demo-keys.txt").read_text().splitlines()[1:]]
+    assert [line[0] for line in lines] == ["admin", "staff", "customer"]
+    assert oct((tmp_path / ".demo-keys.txt").stat().st_mode & 0o777) == "0o600"
+
+    async with make_client() as client:
+        listing = await client.get("/users", headers={"Authorization": f"Bearer {lines[0][2]}"})
+        assert listing.status_code == 200
+        assert listing.json()["total"] == 27
+
+    again = run("seed", "demo", env=cli_env, cwd=tmp_path)
+    assert again.returncode == 1
+    assert "already has users" in again.stderr
+
+
+def test_db_url_in_both_forms_and_psql(cli_env: dict[str, str], database_url: str) -> None:
+    assert run("db", "url", env=cli_env).stdout.strip() == database_url
+    yoyo_form = run("db", "url", "--yoyo", env=cli_env).stdout.strip()
+    assert yoyo_form.startswith("postgresql+psycopg://")
+    same_database = run("db", "url", env={**cli_env, "DATABASE_URL": yoyo_form}).stdout.strip()
+    assert same_database == database_url
+    psql = run("db", "psql", env=cli_env, stdin="SELECT count(*) AS migrations FROM _yoyo_migration;\n")
+    assert psql.returncode == 0, psql.stderr
+    assert "migrations" in psql.stdout
+
+
+def test_a_bad_setting_stops_the_command_naming_the_variable(cli_env: dict[str, str]) -> None:
+    result = run("db", "url", env={**cli_env, "POOL_MAX_SIZE": "lots"})
+    assert result.returncode == 2
+    assert "POOL_MAX_SIZE" in result.stderr
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def get_json(url: str, key: str | None = None) -> Any:
+    response = httpx.get(url, headers={"Authorization": f"Bearer {key}"} if key else {}, timeout=5)
+    response.raise_for_status()
+    return response.json()
+
+
+def test_serve_from_nothing_starts_the_embedded_database_with_demo_data(tmp_path: Path) -> None:
+    """The README's first command, on a machine with no database: it serves the seeded API."""
+    port = free_port()
+    env = {**os.environ, "EMBEDDED_PGDATA": str(tmp_path / "pgdata"), "PORT": str(port)}
+    env.pop("DATABASE_URL", None)
+    server = subprocess.Popen(
+        [BOOKSHOP, "serve"],
+        env=env,
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                assert get_json(f"http://127.0.0.1:{port}/ready") == {"status": "ready"}
+                break
+            except httpx.TransportError:
+                assert server.poll() is None, server.stdout.read() if server.stdout else ""
+                assert time.monotonic() < deadline, "the service did not become ready within 60 s"
+                time.sleep(0.2)
+        admin_key = (tmp_path / ".demo-keys.txt").read_text().splitlines()[1].split()[2]
+        page = get_json(f"http://127.0.0.1:{port}/users?per_page=5", admin_key)
+        assert page["total"] == 27
+        assert len(page["items"]) == 5
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        output, _ = server.communicate(timeout=30)
+        run("db", "stop", env={"EMBEDDED_PGDATA": str(tmp_path / "pgdata")}, cwd=tmp_path)
+    assert f"http://127.0.0.1:{port}/schema" in output
+    assert ".demo-keys.txt" in output
