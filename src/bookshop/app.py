@@ -17,7 +17,7 @@ from bookshop.http.auth import provide_caller
 from bookshop.http.dependencies import provide_database
 from bookshop.http.errors import EXCEPTION_HANDLERS
 from bookshop.http.health import HealthController
-from bookshop.settings import Settings
+from bookshop.settings import DEVELOPMENT_PEPPER, Settings
 
 logger = logging.getLogger("bookshop")
 
@@ -32,6 +32,8 @@ def resolve_database_url(settings: Settings) -> str:
 def create_app(settings: Settings | None = None) -> Litestar:
     """Builds the app; with no settings given, reads them from the environment (as granian does)."""
     settings = settings or Settings.from_env()
+    if settings.database_url and settings.api_key_pepper == DEVELOPMENT_PEPPER:
+        logger.warning("API_KEY_PEPPER is the development default: set a secret of your own for a real database")
     dsn = resolve_database_url(settings)
 
     @asynccontextmanager
