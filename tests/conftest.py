@@ -7,6 +7,7 @@ gets its own fresh database cloned from it (about 20 ms), so tests never see eac
 """
 
 import os
+import shutil
 import tempfile
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -66,6 +67,7 @@ def server_url() -> Iterator[str]:
             conn.execute("SELECT pg_reload_conf()")
         yield url
         embedded.stop(pgdata)
+        shutil.rmtree(pgdata.parent, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
