@@ -18,22 +18,18 @@ while the row count matches; the server is stopped at the end.
 
 import argparse
 import asyncio
-import json
 import math
-import platform
 import random
-import shlex
 import statistics
-import subprocess
 import sys
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
+from dataclasses import dataclass
 from pathlib import Path
 
 import asyncpg
+from recording import command, display, machine_facts, now, record
 
 from bookshop.db import embedded, migrations
 from bookshop.db.pool import Pool, create_pool, init_connection, server_settings
@@ -41,11 +37,7 @@ from bookshop.db.queries import queries
 from bookshop.settings import Settings
 
 BENCH_DIR = Path(__file__).resolve().parent
-PROJECT_ROOT = BENCH_DIR.parent
 PGDATA = BENCH_DIR / ".data" / "pg"
-RESULTS_DIR = BENCH_DIR / "results"
-RESULTS_JSON = RESULTS_DIR / "reset_query.json"
-RESULTS_README = RESULTS_DIR / "README.md"
 
 DATABASE = "bookshop_bench"
 POOL_SIZE = 16  # min and max, for both pools
@@ -293,34 +285,6 @@ async def run_rounds(dsn: str, data: DataSet, args: argparse.Namespace) -> list[
 # --- report ----------------------------------------------------------------------------------
 
 
-def nproc() -> str:
-    return subprocess.run(["nproc"], capture_output=True, text=True, check=True).stdout.strip()
-
-
-def cpu_model() -> str:
-    cpuinfo = Path("/proc/cpuinfo")
-    if cpuinfo.exists():
-        for line in cpuinfo.read_text().splitlines():
-            if line.startswith("model name"):
-                return line.partition(":")[2].strip()
-    return platform.processor() or "unknown"
-
-
-def machine_facts() -> dict[str, str]:
-    return {
-        "nproc": nproc(),
-        "cpu": cpu_model(),
-        "platform": platform.platform(),
-        "python": platform.python_version(),
-        "asyncpg": asyncpg.__version__,
-    }
-
-
-def command(argv: Sequence[str]) -> str:
-    script = Path(__file__).resolve().relative_to(PROJECT_ROOT)
-    return "uv run python " + shlex.join([str(script), *argv])
-
-
 @dataclass(frozen=True)
 class VariantReport:
     description: str
@@ -357,9 +321,9 @@ def variant_report(variant: Variant, rounds: Sequence[RoundResult]) -> VariantRe
 def build_report(data: DataSet, rounds: list[RoundResult], args: argparse.Namespace, argv: Sequence[str]) -> Report:
     variants = {variant.name: variant_report(variant, rounds) for variant in VARIANTS}
     return Report(
-        date=datetime.now(UTC).isoformat(timespec="seconds"),
-        command=command(argv),
-        machine=machine_facts(),
+        date=now(),
+        command=command(__file__, argv),
+        machine=machine_facts({"asyncpg": asyncpg.__version__}),
         postgresql=data.postgresql,
         connection="Unix socket, client and server on the same machine",
         rows=data.rows,
@@ -414,22 +378,6 @@ Per round, ops/s: {per_round}.
 """
 
 
-RESULTS_README_HEADER = """# Benchmark results
-
-One dated section per run, newest last; bench/README.md says what each benchmark measures.
-The latest run of each benchmark is also in its JSON file here.
-"""
-
-
-def write_results(report: Report) -> None:
-    RESULTS_DIR.mkdir(exist_ok=True)
-    RESULTS_JSON.write_text(json.dumps(asdict(report), indent=2, ensure_ascii=False) + "\n")
-    if not RESULTS_README.exists():
-        RESULTS_README.write_text(RESULTS_README_HEADER)
-    with RESULTS_README.open("a") as readme:
-        readme.write(readme_section(report))
-
-
 # --- main ------------------------------------------------------------------------------------
 
 
@@ -472,8 +420,8 @@ def main(argv: Sequence[str]) -> None:
         embedded.stop(PGDATA)
     print()
     print(table(report))
-    write_results(report)
-    print(f"\nwritten: {RESULTS_JSON.relative_to(PROJECT_ROOT)}, {RESULTS_README.relative_to(PROJECT_ROOT)}")
+    results_json, results_readme = record(report.benchmark, report, readme_section(report))
+    print(f"\nwritten: {display(results_json)}, {display(results_readme)}")
 
 
 if __name__ == "__main__":
