@@ -34,6 +34,7 @@ from recording import command, display, machine_facts, now, record
 from bookshop.db import embedded, migrations
 from bookshop.db.pool import Pool, create_pool, init_connection, server_settings
 from bookshop.db.queries import queries
+from bookshop.db.urls import DatabaseUrls, with_user
 from bookshop.settings import Settings
 
 BENCH_DIR = Path(__file__).resolve().parent
@@ -404,18 +405,21 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-async def benchmark(dsn: str, args: argparse.Namespace, argv: Sequence[str]) -> Report:
-    data = await prepare_data(dsn, args.rows)
-    rounds = await run_rounds(dsn, data, args)
+async def benchmark(urls: DatabaseUrls, args: argparse.Namespace, argv: Sequence[str]) -> Report:
+    # The data set is loaded as the superuser (it ends with a CHECKPOINT), and read as the
+    # service reads it: as the application role.
+    superuser_url = with_user(urls.owner, "postgres")
+    data = await prepare_data(superuser_url, args.rows)
+    rounds = await run_rounds(urls.app, data, args)
     return build_report(data, rounds, args, argv)
 
 
 def main(argv: Sequence[str]) -> None:
     args = parse_args(argv)
     try:
-        dsn = embedded.database_url(PGDATA, database=DATABASE)
-        migrations.apply(dsn)
-        report = asyncio.run(benchmark(dsn, args, argv))
+        urls = embedded.database_urls(PGDATA, database=DATABASE)
+        migrations.apply(urls.owner)
+        report = asyncio.run(benchmark(urls, args, argv))
     finally:
         embedded.stop(PGDATA)
     print()

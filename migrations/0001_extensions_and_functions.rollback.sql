@@ -4,7 +4,5 @@ DROP FUNCTION like_contains(text);
 DROP FUNCTION set_updated_at();
 DROP FUNCTION uuid_v7();
 
-DROP EXTENSION earthdistance;
-DROP EXTENSION cube;
-DROP EXTENSION btree_gist;
-DROP EXTENSION pg_trgm;
+-- The extensions stay: the bootstrap made them as a superuser, and only a superuser may drop
+-- them (DROP EXTENSION earthdistance, cube, btree_gist, pg_trgm).

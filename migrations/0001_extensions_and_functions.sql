@@ -1,4 +1,6 @@
--- Extensions the service needs and functions every table shares.
+-- Extensions the service needs and functions every table shares. `bookshop db bootstrap`
+-- creates the extensions as a superuser (earthdistance is not a trusted extension), so for the
+-- owner role that runs migrations these are no-ops that record what the schema relies on.
 SET LOCAL lock_timeout = '5s';
 SET LOCAL statement_timeout = '60s';
 

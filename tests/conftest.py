@@ -1,9 +1,13 @@
 """Every test that touches data runs against a real PostgreSQL.
 
-The server is, in order: TEST_DATABASE_URL (a superuser URL, so databases can be created);
-else a testcontainers PostgreSQL 18 when a Docker engine answers; else an embedded PostgreSQL 18
-in a temporary folder. Migrations are applied once into a template database, and every test
-gets its own fresh database cloned from it (about 20 ms), so tests never see each other's rows.
+The server is, in order: TEST_DATABASE_URL (a superuser URL, so roles and databases can be
+created); else a testcontainers PostgreSQL 18 when a Docker engine answers; else an embedded
+PostgreSQL 18 in a temporary folder. The bootstrap makes the owner and application roles, the
+owner migrates a template database once, and every test gets its own fresh database cloned from
+it (about 20 ms), so tests never see each other's rows.
+
+The app and repository tests run as the application role, as the service does; fixtures that
+arrange or inspect data (`conn`, `make_account`) use the owner, as a migration would.
 """
 
 import os
@@ -14,7 +18,6 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import msgspec
@@ -25,15 +28,20 @@ from bookshop.accounts import repository
 from bookshop.accounts.schemas import Role
 from bookshop.app import create_app
 from bookshop.db import admin, embedded, migrations
+from bookshop.db.admin import APP_ROLE, OWNER_ROLE
 from bookshop.db.pool import connect
+from bookshop.db.urls import DatabaseUrls, with_database, with_user
 from bookshop.settings import Settings
 
 TEMPLATE_DATABASE = "bookshop_test_template"
 TEST_PEPPER = "pepper-for-the-test-suite-only"
+# For servers that check passwords (a container, TEST_DATABASE_URL); the embedded one trusts.
+ROLE_PASSWORD = "test-password"
 
 
-def with_database(url: str, database: str) -> str:
-    return urlunsplit(urlsplit(url)._replace(path=f"/{database}"))
+def urls_for(server_url: str, database: str) -> DatabaseUrls:
+    url = with_database(server_url, database)
+    return DatabaseUrls(app=with_user(url, APP_ROLE, ROLE_PASSWORD), owner=with_user(url, OWNER_ROLE, ROLE_PASSWORD))
 
 
 def _docker_answers() -> bool:
@@ -71,14 +79,14 @@ def server_url() -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def template_url(server_url: str) -> str:
-    """The template database, migrated once per run."""
+def template_urls(server_url: str) -> DatabaseUrls:
+    """The template database: bootstrapped and migrated once per run."""
     with admin.admin_connection(server_url) as conn:
         conn.execute(f"DROP DATABASE IF EXISTS {TEMPLATE_DATABASE} WITH (FORCE)")
-    admin.create_database(server_url, TEMPLATE_DATABASE)
-    url = with_database(server_url, TEMPLATE_DATABASE)
-    migrations.apply(url)
-    return url
+    admin.bootstrap(server_url, database=TEMPLATE_DATABASE, owner_password=ROLE_PASSWORD, app_password=ROLE_PASSWORD)
+    urls = urls_for(server_url, TEMPLATE_DATABASE)
+    migrations.apply(urls.owner)
+    return urls
 
 
 @pytest.fixture(scope="session")
@@ -89,23 +97,45 @@ async def admin_conn(server_url: str) -> AsyncIterator[asyncpg.Connection]:
 
 
 @pytest.fixture
-async def database_url(admin_conn: asyncpg.Connection, template_url: str, server_url: str) -> AsyncIterator[str]:
+async def database_urls(
+    admin_conn: asyncpg.Connection, template_urls: DatabaseUrls, server_url: str
+) -> AsyncIterator[DatabaseUrls]:
     """A fresh, migrated database for this test alone."""
     name = f"test_{uuid.uuid4().hex[:16]}"
-    await admin_conn.execute(f"CREATE DATABASE {name} TEMPLATE {TEMPLATE_DATABASE}")
-    yield with_database(server_url, name)
+    await admin_conn.execute(f"CREATE DATABASE {name} TEMPLATE {TEMPLATE_DATABASE} OWNER {OWNER_ROLE}")
+    yield urls_for(server_url, name)
     await admin_conn.execute(f"DROP DATABASE {name} WITH (FORCE)")
 
 
 @pytest.fixture
-def settings(database_url: str) -> Settings:
-    return Settings(database_url=database_url, api_key_pepper=TEST_PEPPER, pool_min_size=1, pool_max_size=8)
+def database_url(database_urls: DatabaseUrls) -> str:
+    """The test database as the service reaches it: as the application role."""
+    return database_urls.app
 
 
 @pytest.fixture
-async def conn(settings: Settings, database_url: str) -> AsyncIterator[asyncpg.Connection]:
-    """A connection set up like the pool's, for repository tests and arranging data."""
-    connection = await connect(settings, dsn=database_url)
+def settings(database_urls: DatabaseUrls) -> Settings:
+    return Settings(
+        database_url=database_urls.app,
+        migrations_database_url=database_urls.owner,
+        api_key_pepper=TEST_PEPPER,
+        pool_min_size=1,
+        pool_max_size=8,
+    )
+
+
+@pytest.fixture
+async def conn(settings: Settings, database_urls: DatabaseUrls) -> AsyncIterator[asyncpg.Connection]:
+    """The owner's connection, for arranging and inspecting data past the app's privileges."""
+    connection = await connect(settings, dsn=database_urls.owner)
+    yield connection
+    await connection.close()
+
+
+@pytest.fixture
+async def app_conn(settings: Settings, database_urls: DatabaseUrls) -> AsyncIterator[asyncpg.Connection]:
+    """A connection as the application role, set up like the pool's: what repositories get."""
+    connection = await connect(settings, dsn=database_urls.app)
     yield connection
     await connection.close()
 

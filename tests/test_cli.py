@@ -13,6 +13,7 @@ import httpx
 import pytest
 
 from bookshop.db import migrations
+from bookshop.db.urls import DatabaseUrls, yoyo_url
 from tests.conftest import TEST_PEPPER, ClientFactory
 
 BOOKSHOP = str(Path(sys.executable).with_name("bookshop"))
@@ -27,8 +28,12 @@ def run(
 
 
 @pytest.fixture
-def cli_env(database_url: str) -> dict[str, str]:
-    return {"DATABASE_URL": database_url, "API_KEY_PEPPER": TEST_PEPPER}
+def cli_env(database_urls: DatabaseUrls) -> dict[str, str]:
+    return {
+        "DATABASE_URL": database_urls.app,
+        "MIGRATIONS_DATABASE_URL": database_urls.owner,
+        "API_KEY_PEPPER": TEST_PEPPER,
+    }
 
 
 def test_migrate_list_rollback_apply(cli_env: dict[str, str]) -> None:
@@ -39,11 +44,12 @@ def test_migrate_list_rollback_apply(cli_env: dict[str, str]) -> None:
 
     rolled = run("migrate", "rollback", "--count", "2", env=cli_env)
     assert rolled.returncode == 0, rolled.stderr
-    assert "0005_api_keys, 0004_user_settings" in rolled.stderr
-    assert [applied for _, applied in migrations.status(cli_env["DATABASE_URL"])] == [True, True, True, False, False]
+    assert "0006_application_role, 0005_api_keys" in rolled.stderr
+    applied_now = [applied for _, applied in migrations.status(cli_env["MIGRATIONS_DATABASE_URL"])]
+    assert applied_now == [True, True, True, True, False, False]
 
     applied = run("migrate", "apply", env=cli_env)
-    assert "0004_user_settings, 0005_api_keys" in applied.stderr
+    assert "0005_api_keys, 0006_application_role" in applied.stderr
     assert "nothing to apply" in run("migrate", "apply", env=cli_env).stderr
 
 
@@ -81,15 +87,27 @@ async def test_seed_demo_writes_working_keys_and_runs_once(
     assert "already has users" in again.stderr
 
 
-def test_db_url_in_both_forms_and_psql(cli_env: dict[str, str], database_url: str) -> None:
-    assert run("db", "url", env=cli_env).stdout.strip() == database_url
+def test_db_url_for_each_role_and_psql(cli_env: dict[str, str], database_urls: DatabaseUrls) -> None:
+    assert run("db", "url", env=cli_env).stdout.strip() == database_urls.app
+    assert run("db", "url", "--owner", env=cli_env).stdout.strip() == database_urls.owner
     yoyo_form = run("db", "url", "--yoyo", env=cli_env).stdout.strip()
-    assert yoyo_form.startswith("postgresql+psycopg://")
+    assert yoyo_form == yoyo_url(database_urls.owner)
     same_database = run("db", "url", env={**cli_env, "DATABASE_URL": yoyo_form}).stdout.strip()
-    assert same_database == database_url
-    psql = run("db", "psql", env=cli_env, stdin="SELECT count(*) AS migrations FROM _yoyo_migration;\n")
-    assert psql.returncode == 0, psql.stderr
-    assert "migrations" in psql.stdout
+    assert same_database == database_urls.owner
+
+    as_owner = run("db", "psql", "--owner", env=cli_env, stdin="SELECT count(*) AS migrations FROM _yoyo_migration;\n")
+    assert as_owner.returncode == 0, as_owner.stderr
+    assert "migrations" in as_owner.stdout
+    as_app = run("db", "psql", env=cli_env, stdin="SELECT current_user;\n")
+    assert "bookshop_app" in as_app.stdout
+
+
+def test_migrating_without_the_owner_url_warns_and_is_refused(cli_env: dict[str, str]) -> None:
+    result = run("migrate", "list", env={**cli_env, "MIGRATIONS_DATABASE_URL": ""})
+    assert result.returncode == 1
+    assert "MIGRATIONS_DATABASE_URL is unset" in result.stderr
+    assert "permission denied" in result.stderr
+    assert "Traceback" not in result.stderr
 
 
 def test_a_bad_setting_stops_the_command_naming_the_variable(cli_env: dict[str, str]) -> None:

@@ -18,6 +18,7 @@ import yaml
 
 from bookshop.app import create_app
 from bookshop.cli import build_parser
+from bookshop.db.admin import APP_ROLE, OWNER_ROLE
 from bookshop.settings import DATABASE_URL_SCHEMES, Settings
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -123,24 +124,42 @@ def test_dockerfile_cmd_is_a_real_cli_command() -> None:
     assert namespace.host == "0.0.0.0"  # noqa: S104
 
 
-@pytest.mark.parametrize("service", APP_SERVICES)
-def test_database_url_points_at_the_db_service(service: str) -> None:
-    db_env = environment(SERVICES[DB_SERVICE])
-    url = environment(SERVICES[service])["DATABASE_URL"]
+def assert_points_at_db(url: str, *, user: str) -> None:
     parts = urlsplit(url)
     assert parts.scheme in DATABASE_URL_SCHEMES
     assert parts.hostname == DB_SERVICE
     assert (parts.port or POSTGRES_PORT) == POSTGRES_PORT
-    assert parts.path == f"/{db_env['POSTGRES_DB']}"
-    assert parts.username == db_env["POSTGRES_USER"]
-    assert parts.password == db_env["POSTGRES_PASSWORD"]
+    assert parts.path == "/bookshop"
+    assert parts.username == user
+    assert parts.password
+
+
+@pytest.mark.parametrize("service", APP_SERVICES)
+def test_every_app_service_connects_as_the_application_role(service: str) -> None:
+    url = environment(SERVICES[service])["DATABASE_URL"]
+    assert_points_at_db(url, user=APP_ROLE)
     assert Settings.from_env({"DATABASE_URL": url}).database_url == url  # the app accepts it
-    assert depends_on(SERVICES[service]).get(DB_SERVICE) == "service_healthy"
 
 
-def test_migrate_is_a_one_shot_the_api_waits_for() -> None:
-    assert SERVICES["migrate"].get("restart") == "no"  # the string: a bare `no` in YAML is False
+def test_only_the_one_shots_hold_the_owners_credentials() -> None:
+    for service in ("bootstrap", "migrate"):
+        assert_points_at_db(environment(SERVICES[service])["MIGRATIONS_DATABASE_URL"], user=OWNER_ROLE)
+    assert "MIGRATIONS_DATABASE_URL" not in environment(SERVICES["api"])
+
+
+def test_bootstrap_then_migrate_then_api() -> None:
+    assert depends_on(SERVICES["bootstrap"]).get(DB_SERVICE) == "service_healthy"
+    assert depends_on(SERVICES["migrate"]).get("bootstrap") == "service_completed_successfully"
     assert depends_on(SERVICES["api"]).get("migrate") == "service_completed_successfully"
+    for one_shot in ("bootstrap", "migrate"):
+        assert SERVICES[one_shot].get("restart") == "no"  # the string: a bare `no` in YAML is False
+    admin_url = urlsplit(bookshop_args(COMMANDS["bootstrap"])[-1])
+    db_env = environment(SERVICES[DB_SERVICE])
+    assert (admin_url.hostname, admin_url.username, admin_url.password) == (
+        DB_SERVICE,
+        db_env["POSTGRES_USER"],
+        db_env["POSTGRES_PASSWORD"],
+    )
 
 
 def test_api_requires_a_pepper_and_checks_readiness() -> None:

@@ -12,7 +12,8 @@ from litestar.openapi import OpenAPIConfig
 
 from bookshop.accounts.routes import AdminUserController, MeController, UserController
 from bookshop.db import embedded
-from bookshop.db.pool import Database, create_pool, libpq_url
+from bookshop.db.pool import Database, create_pool
+from bookshop.db.urls import DatabaseUrls, libpq_url
 from bookshop.http.auth import provide_caller
 from bookshop.http.dependencies import provide_database
 from bookshop.http.errors import EXCEPTION_HANDLERS
@@ -22,11 +23,14 @@ from bookshop.settings import DEVELOPMENT_PEPPER, Settings
 logger = logging.getLogger("bookshop")
 
 
-def resolve_database_url(settings: Settings) -> str:
-    """DATABASE_URL when set; otherwise the embedded server in EMBEDDED_PGDATA."""
-    if settings.database_url:
-        return libpq_url(settings.database_url)
-    return embedded.database_url(settings.embedded_pgdata)
+def resolve_database_urls(settings: Settings) -> DatabaseUrls:
+    """DATABASE_URL (the application role) and MIGRATIONS_DATABASE_URL (the owner; DATABASE_URL
+    when unset, see cli.owner_url) when set; otherwise both roles on the embedded server."""
+    if not settings.database_url:
+        return embedded.database_urls(settings.embedded_pgdata)
+    app = libpq_url(settings.database_url)
+    owner = settings.migrations_database_url
+    return DatabaseUrls(app=app, owner=libpq_url(owner) if owner else app)
 
 
 def create_app(settings: Settings | None = None) -> Litestar:
@@ -34,7 +38,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or Settings.from_env()
     if settings.database_url and settings.api_key_pepper == DEVELOPMENT_PEPPER:
         logger.warning("API_KEY_PEPPER is the development default: set a secret of your own for a real database")
-    dsn = resolve_database_url(settings)
+    dsn = resolve_database_urls(settings).app
 
     @asynccontextmanager
     async def pool_lifespan(app: Litestar) -> AsyncIterator[None]:

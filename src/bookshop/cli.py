@@ -8,17 +8,22 @@ import sys
 from collections.abc import Callable, Coroutine, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
+import asyncpg
 import msgspec
+import psycopg
 from rich.console import Console
 from rich.table import Table
 
 from bookshop import demo
 from bookshop.accounts import repository
 from bookshop.accounts.schemas import Role, UserUpdate
-from bookshop.app import resolve_database_url
-from bookshop.db import embedded, migrations
+from bookshop.app import resolve_database_urls
+from bookshop.db import admin, embedded, migrations
+from bookshop.db.admin import APP_ROLE, OWNER_ROLE
 from bookshop.db.pool import connect
+from bookshop.db.urls import libpq_url, user_of, yoyo_url
 from bookshop.settings import Settings, SettingsError
 
 console = Console(stderr=True, soft_wrap=True)
@@ -49,14 +54,14 @@ def serve(settings: Settings, args: argparse.Namespace) -> int:
         port=args.port or settings.port,
         workers=args.workers or settings.workers,
     )
-    dsn = resolve_database_url(settings)
+    urls = resolve_database_urls(settings)
     embedded_db = not settings.database_url
     if embedded_db:
         # The development default: bring the schema up to date and seed demo data once.
-        applied = migrations.apply(dsn)
+        applied = migrations.apply(urls.owner)
         if applied:
             console.print(f"applied {len(applied)} migration(s): {', '.join(applied)}")
-        seeded = _run(settings, dsn, lambda conn: demo.seed_if_empty(conn, pepper=settings.api_key_pepper))
+        seeded = _run(settings, urls.app, lambda conn: demo.seed_if_empty(conn, pepper=settings.api_key_pepper))
         if seeded:
             console.print(f"seeded the demo data set ({len(seeded)} demo API keys)")
     base = f"http://{settings.host}:{settings.port}"
@@ -66,7 +71,8 @@ def serve(settings: Settings, args: argparse.Namespace) -> int:
         console.print(f"  database      embedded PostgreSQL in {Path(settings.embedded_pgdata).resolve()}")
         console.print(f"  demo API keys {demo.KEYS_FILE.resolve()}")
     # Workers are separate processes that build the app from the environment.
-    os.environ["DATABASE_URL"] = dsn
+    os.environ["DATABASE_URL"] = urls.app
+    os.environ["MIGRATIONS_DATABASE_URL"] = urls.owner
     os.environ["LOG_LEVEL"] = settings.log_level
     Granian(
         "bookshop.app:create_app",
@@ -80,8 +86,18 @@ def serve(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def owner_url(settings: Settings) -> str:
+    """The URL migrations run with, warning when it falls back to the application role's."""
+    if settings.database_url and not settings.migrations_database_url:
+        console.print(
+            "[yellow]warning:[/yellow] MIGRATIONS_DATABASE_URL is unset: using DATABASE_URL, whose role should own"
+            " nothing; set MIGRATIONS_DATABASE_URL to the owner role"
+        )
+    return resolve_database_urls(settings).owner
+
+
 def migrate(settings: Settings, args: argparse.Namespace) -> int:
-    dsn = resolve_database_url(settings)
+    dsn = owner_url(settings)
     if args.action == "apply":
         applied = migrations.apply(dsn)
         console.print(f"applied: {', '.join(applied)}" if applied else "nothing to apply")
@@ -104,16 +120,44 @@ def db(settings: Settings, args: argparse.Namespace) -> int:
         stopped = embedded.stop(settings.embedded_pgdata)
         console.print("stopped the embedded server" if stopped else "the embedded server is not running")
         return 0
-    dsn = resolve_database_url(settings)
+    if args.action == "bootstrap":
+        return bootstrap(settings, args)
+    if args.action == "url" and args.yoyo:
+        print(yoyo_url(owner_url(settings)))  # the plain yoyo CLI runs migrations: as the owner
+        return 0
+    dsn = owner_url(settings) if args.owner else resolve_database_urls(settings).app
     if args.action == "url":
-        print(migrations.yoyo_url(dsn) if args.yoyo else dsn)
+        print(dsn)
         return 0
     # The v18 client shipped with the embedded server works against any supported server.
     return subprocess.call([str(embedded.PSQL), dsn])  # noqa: S603 - our own binary and URL
 
 
+def bootstrap(settings: Settings, args: argparse.Namespace) -> int:
+    """Roles, database and extensions on a configured server, from a superuser URL. The role
+    names and passwords come from DATABASE_URL and MIGRATIONS_DATABASE_URL."""
+    if not (settings.database_url and settings.migrations_database_url and args.admin_url):
+        console.print("bootstrap needs DATABASE_URL, MIGRATIONS_DATABASE_URL and --admin-url (a superuser URL)")
+        return 2
+    (app_user, app_password), (owner_user, owner_password) = (
+        user_of(settings.database_url),
+        user_of(settings.migrations_database_url),
+    )
+    if (app_user, owner_user) != (APP_ROLE, OWNER_ROLE):
+        console.print(f"DATABASE_URL must connect as {APP_ROLE} and MIGRATIONS_DATABASE_URL as {OWNER_ROLE}")
+        return 2
+    database = urlsplit(libpq_url(settings.database_url)).path.lstrip("/")
+    admin.bootstrap(
+        libpq_url(args.admin_url), database=database, owner_password=owner_password, app_password=app_password
+    )
+    console.print(
+        f"bootstrapped {database}: roles {OWNER_ROLE} and {APP_ROLE}, extensions {', '.join(admin.EXTENSIONS)}"
+    )
+    return 0
+
+
 def seed(settings: Settings, args: argparse.Namespace) -> int:
-    dsn = resolve_database_url(settings)
+    dsn = resolve_database_urls(settings).app
     keys = _run(settings, dsn, lambda conn: demo.seed_if_empty(conn, pepper=settings.api_key_pepper))
     if keys is None:
         console.print("the database already has users: nothing seeded")
@@ -123,7 +167,7 @@ def seed(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def keys_create(settings: Settings, args: argparse.Namespace) -> int:
-    dsn = resolve_database_url(settings)
+    dsn = resolve_database_urls(settings).app
     role: Role = args.role
 
     async def work(conn: Any) -> str:
@@ -168,8 +212,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(handler=migrate)
 
     p = commands.add_parser("db", help="the database: its URL, a psql shell, or stop the embedded server")
-    p.add_argument("action", choices=["url", "psql", "stop"])
-    p.add_argument("--yoyo", action="store_true", help="with url: in the form the plain yoyo CLI wants")
+    p.add_argument("action", choices=["url", "psql", "stop", "bootstrap"])
+    p.add_argument("--owner", action="store_true", help="as the owner role (default: the application role)")
+    p.add_argument("--yoyo", action="store_true", help="with url: the owner's URL in the form the yoyo CLI wants")
+    p.add_argument("--admin-url", help="with bootstrap: a superuser URL on the server")
     p.set_defaults(handler=db)
 
     p = commands.add_parser("seed", help="seed a data set into an empty database")
@@ -194,7 +240,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         console.print(f"[red]{error}[/red]")
         return 2
     handler: Callable[[Settings, argparse.Namespace], int] = args.handler
-    return handler(settings, args)
+    try:
+        return handler(settings, args)
+    except (psycopg.Error, asyncpg.PostgresError, OSError) as error:
+        # The database refused or is out of reach: say so in a line, not a traceback.
+        console.print(f"[red]{type(error).__name__}: {error}[/red]")
+        return 1
 
 
 if __name__ == "__main__":

@@ -25,6 +25,7 @@ class SettingsError(Exception):
 
 class Settings(msgspec.Struct, frozen=True, kw_only=True, rename="upper"):
     database_url: str | None = None
+    migrations_database_url: str | None = None
     embedded_pgdata: str = ".pgdata"
     pool_min_size: Annotated[int, msgspec.Meta(ge=0)] = 2
     pool_max_size: Annotated[int, msgspec.Meta(ge=1)] = 10

@@ -10,26 +10,31 @@ from datetime import UTC, datetime, timedelta
 import asyncpg
 import pytest
 
-from bookshop.db import embedded, migrations
+from bookshop.db import admin, embedded, migrations
+from bookshop.db.urls import DatabaseUrls, yoyo_url
 from bookshop.paths import MIGRATIONS_DIR, PROJECT_ROOT
-from tests.conftest import with_database
+from tests.conftest import urls_for
 
 YOYO_TABLES = {"_yoyo_log", "_yoyo_migration", "_yoyo_version", "yoyo_lock"}
 
 
 @pytest.fixture
-async def empty_database_url(admin_conn: asyncpg.Connection, server_url: str) -> AsyncIterator[str]:
+async def empty_database_url(
+    admin_conn: asyncpg.Connection, server_url: str, template_urls: DatabaseUrls
+) -> AsyncIterator[str]:
+    """A bootstrapped database with no migration applied, as its owner sees it."""
     name = f"empty_{uuid.uuid4().hex[:16]}"
-    await admin_conn.execute(f"CREATE DATABASE {name}")
-    yield with_database(server_url, name)
+    admin.bootstrap(server_url, database=name)
+    yield urls_for(server_url, name).owner
     await admin_conn.execute(f"DROP DATABASE {name} WITH (FORCE)")
 
 
 def schema_dump(url: str) -> str:
-    """The schema as pg_dump writes it, without the per-run \\restrict token."""
+    """The schema as pg_dump writes it, owners and privileges included, without the per-run
+    \\restrict token."""
     pg_dump = embedded.PSQL.with_name("pg_dump")
     dump = subprocess.run(
-        [str(pg_dump), "--schema-only", "--no-owner", "--no-privileges", url],
+        [str(pg_dump), "--schema-only", url],
         check=True,
         capture_output=True,
         text=True,
@@ -81,7 +86,7 @@ async def test_apply_twice_applies_nothing_the_second_time(empty_database_url: s
 
 async def test_the_plain_yoyo_cli_applies_and_rolls_back_with_the_projects_yoyo_ini(empty_database_url: str) -> None:
     yoyo = [sys.executable, "-c", "from yoyo.scripts.main import main; main()"]
-    env = {**os.environ, "DATABASE_URL": migrations.yoyo_url(empty_database_url)}
+    env = {**os.environ, "DATABASE_URL": yoyo_url(empty_database_url)}
 
     def run(*args: str) -> str:
         result = subprocess.run([*yoyo, *args], cwd=PROJECT_ROOT, env=env, capture_output=True, text=True)

@@ -49,10 +49,16 @@ def own_server() -> Iterator[Path]:
 
 
 async def test_an_outage_is_503_and_the_service_recovers_without_a_restart(own_server: Path) -> None:
-    url = embedded.database_url(own_server)
-    migrations.apply(url)
-    settings = Settings(database_url=url, api_key_pepper=TEST_PEPPER, pool_min_size=1, pool_acquire_timeout=1)
-    conn = await connect(settings, dsn=url)
+    urls = embedded.database_urls(own_server)
+    migrations.apply(urls.owner)
+    settings = Settings(
+        database_url=urls.app,
+        migrations_database_url=urls.owner,
+        api_key_pepper=TEST_PEPPER,
+        pool_min_size=1,
+        pool_acquire_timeout=1,
+    )
+    conn = await connect(settings, dsn=urls.owner)
     user = await repository.create_user(conn, email="outage@example.com", name="Outage")
     key = (await repository.issue_api_key(conn, user_id=user.id, name="t", pepper=TEST_PEPPER)).key
     await conn.close()

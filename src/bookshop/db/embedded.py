@@ -9,7 +9,8 @@ import subprocess
 import warnings
 from pathlib import Path
 
-from bookshop.db.admin import create_database
+from bookshop.db.admin import APP_ROLE, OWNER_ROLE, bootstrap
+from bookshop.db.urls import DatabaseUrls, with_database, with_user
 
 with warnings.catch_warnings():  # it warns at import that XDG_RUNTIME_DIR is unset; harmless
     warnings.simplefilter("ignore")
@@ -28,11 +29,13 @@ def server(pgdata: str | Path) -> PostgresServer:
     return get_server(path, cleanup_mode=None)
 
 
-def database_url(pgdata: str | Path, database: str = DATABASE_NAME) -> str:
-    """The URL of the project's database on the embedded server, created if it is missing."""
-    pg = server(pgdata)
-    create_database(pg.get_uri("postgres"), database)
-    return pg.get_uri(database)
+def database_urls(pgdata: str | Path, database: str = DATABASE_NAME) -> DatabaseUrls:
+    """The project's database on the embedded server, bootstrapped (roles, database,
+    extensions) if it is new, as the application role and as the owner role."""
+    superuser_url = server(pgdata).get_uri("postgres")
+    bootstrap(superuser_url, database=database)
+    url = with_database(superuser_url, database)
+    return DatabaseUrls(app=with_user(url, APP_ROLE), owner=with_user(url, OWNER_ROLE))
 
 
 def stop(pgdata: str | Path) -> bool:

@@ -6,19 +6,14 @@ or roll back is computed inside the lock, or the second process would redo the f
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from urllib.parse import urlsplit, urlunsplit
 
 from yoyo import get_backend, read_migrations
 from yoyo.backends.base import DatabaseBackend
 
+from bookshop.db.urls import yoyo_url
 from bookshop.paths import MIGRATIONS_DIR
 
 LOCK_TIMEOUT_SECONDS = 60
-
-
-def yoyo_url(database_url: str) -> str:
-    """yoyo names its psycopg 3 driver in the scheme; plain postgresql:// would mean psycopg2."""
-    return urlunsplit(urlsplit(database_url)._replace(scheme="postgresql+psycopg"))
 
 
 @contextmanager

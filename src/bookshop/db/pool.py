@@ -3,7 +3,6 @@
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import TypeAlias
-from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import msgspec
@@ -28,12 +27,6 @@ class PooledConnection(asyncpg.Connection):
 
     def get_reset_query(self) -> str:
         return ""
-
-
-def libpq_url(database_url: str) -> str:
-    """The URL asyncpg and psql understand, also from yoyo's postgresql+psycopg:// form."""
-    parts = urlsplit(database_url)
-    return urlunsplit(parts._replace(scheme="postgresql")) if "+" in parts.scheme else database_url
 
 
 def _encode_json(value: object) -> str:
