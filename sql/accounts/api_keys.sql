@@ -7,15 +7,15 @@ VALUES (:user_id, :prefix, :secret_hash, :name)
 RETURNING id, prefix, name, last_used_at, revoked_at, created_at;
 
 -- name: find_api_key(prefix)^
--- The live key with this prefix and its live owner, for authentication; api_keys_prefix_key.
-SELECT k.id, k.secret_hash, k.last_used_at, u.id AS user_id, u.role, u.is_active
-FROM api_keys AS k
-JOIN users AS u ON u.id = k.user_id
-WHERE k.prefix = :prefix AND k.revoked_at IS NULL AND u.deleted_at IS NULL;
+-- The live key with this prefix and its live owner, for authentication, before any caller is
+-- named: through the SECURITY DEFINER function api_key_by_prefix (migration 0007), which
+-- looks it up by api_keys_prefix_key.
+SELECT id, secret_hash, last_used_at, user_id, role, is_active
+FROM api_key_by_prefix(:prefix);
 
 -- name: touch_api_key(id)!
--- Records use of a key and a sign of life of its owner. Called at most once a minute per key,
--- so authenticating a request does not write on every request.
+-- Records use of a key and a sign of life of its owner, acting as that owner. Called at most
+-- once a minute per key, so authenticating a request does not write on every request.
 WITH touched AS (
     UPDATE api_keys SET last_used_at = now() WHERE id = :id RETURNING user_id
 )

@@ -22,7 +22,7 @@ from bookshop.accounts.schemas import Role, UserUpdate
 from bookshop.app import resolve_database_urls
 from bookshop.db import admin, embedded, migrations
 from bookshop.db.admin import APP_ROLE, OWNER_ROLE
-from bookshop.db.pool import connect
+from bookshop.db.pool import act_as, connect
 from bookshop.db.urls import libpq_url, user_of, yoyo_url
 from bookshop.settings import Settings, SettingsError
 
@@ -180,6 +180,7 @@ def keys_create(settings: Settings, args: argparse.Namespace) -> int:
             elif user.role != role:
                 await repository.update_user(conn, user_id=user.id, changes=UserUpdate(role=role))
                 console.print(f"changed the role of {args.email} from {user.role} to {role}")
+            await act_as(conn, user_id=user.id, role=role)  # api_keys is private: act as its owner
             issued = await repository.issue_api_key(
                 conn, user_id=user.id, name=args.name, pepper=settings.api_key_pepper
             )

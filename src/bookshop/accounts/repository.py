@@ -12,7 +12,7 @@ import msgspec
 
 from bookshop.accounts import api_keys
 from bookshop.accounts.schemas import ApiKey, Caller, IssuedApiKey, Profile, Role, Setting, User, UserUpdate
-from bookshop.db.pool import Connection
+from bookshop.db.pool import Connection, act_as
 from bookshop.db.queries import queries
 from bookshop.http.pagination import Page, PageParams
 
@@ -163,7 +163,10 @@ async def authenticate(conn: Connection, *, token: str, pepper: str) -> Caller |
     assert row is not None
     if not row["is_active"]:
         raise InactiveAccount
+    caller = Caller(user_id=row["user_id"], role=row["role"], key_id=row["id"])
     last_used: datetime | None = row["last_used_at"]
     if last_used is None or datetime.now(UTC) - last_used > TOUCH_INTERVAL:
-        await q.touch_api_key(conn, id=row["id"])
-    return Caller(user_id=row["user_id"], role=row["role"], key_id=row["id"])
+        async with conn.transaction():
+            await act_as(conn, user_id=caller.user_id, role=caller.role)
+            await q.touch_api_key(conn, id=caller.key_id)
+    return caller

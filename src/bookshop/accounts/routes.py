@@ -25,6 +25,7 @@ from bookshop.accounts.schemas import (
     UserSettings,
     UserUpdate,
 )
+from bookshop.db.pool import act_as
 from bookshop.http.auth import (
     ensure_admin,
     ensure_self_or_staff,
@@ -83,6 +84,7 @@ class UserController(Controller):
             user = await repository.create_user(
                 conn, email=data.email, name=data.name, role=data.role, preferences=data.preferences
             )
+            await act_as(conn, user_id=user.id, role=user.role)  # api_keys is private: act as its owner
             issued = await repository.issue_api_key(conn, user_id=user.id, name="first key", pepper=_pepper(request))
         return Registration(user=user, api_key=issued.key)
 
@@ -156,7 +158,7 @@ class UserController(Controller):
     @get("/{user_id:uuid}/profile", summary="A user's profile.")
     async def get_profile(self, db: Db, caller: CurrentCaller, user_id: FromPath[UUID]) -> Profile:
         ensure_self_or_staff(caller, user_id)
-        async with db.connection() as conn:
+        async with db.transaction(caller) as conn:
             profile = await repository.get_profile(conn, user_id=user_id)
         if profile is None:
             raise NotFoundException(detail=f"User {user_id} has no profile.")
@@ -167,7 +169,7 @@ class UserController(Controller):
         self, db: Db, caller: CurrentCaller, user_id: FromPath[UUID], data: JSONBody[ProfileIn]
     ) -> Response[Profile]:
         ensure_self_or_staff(caller, user_id)
-        async with db.transaction() as conn:
+        async with db.transaction(caller) as conn:
             stored = await repository.put_profile(
                 conn, user_id=user_id, bio=data.bio, location=data.location, website=data.website
             )
@@ -179,7 +181,7 @@ class UserController(Controller):
     @delete("/{user_id:uuid}/profile", summary="Delete a user's profile.")
     async def delete_profile(self, db: Db, caller: CurrentCaller, user_id: FromPath[UUID]) -> None:
         ensure_self_or_staff(caller, user_id)
-        async with db.transaction() as conn:
+        async with db.transaction(caller) as conn:
             deleted = await repository.delete_profile(conn, user_id=user_id)
         if not deleted:
             raise NotFoundException(detail=f"User {user_id} has no profile.")
@@ -187,7 +189,7 @@ class UserController(Controller):
     @get("/{user_id:uuid}/settings", summary="All of a user's settings as one object.")
     async def get_settings(self, db: Db, caller: CurrentCaller, user_id: FromPath[UUID]) -> UserSettings:
         ensure_self_or_staff(caller, user_id)
-        async with db.connection() as conn:
+        async with db.transaction(caller) as conn:
             settings = await repository.get_settings(conn, user_id=user_id)
         if settings is None:
             raise _user_not_found(user_id)
@@ -206,7 +208,7 @@ class UserController(Controller):
                 detail="value must not be null",
                 extra=[{"key": "value", "message": "Expected a JSON value other than null", "source": "body"}],
             )
-        async with db.transaction() as conn:
+        async with db.transaction(caller) as conn:
             setting = await repository.put_setting(conn, user_id=user_id, key=key, value=data.value)
         if setting is None:
             raise _user_not_found(user_id)
@@ -215,7 +217,7 @@ class UserController(Controller):
     @delete("/{user_id:uuid}/settings/{key:str}", summary="Remove one setting.")
     async def delete_setting(self, db: Db, caller: CurrentCaller, user_id: FromPath[UUID], key: SettingKeyPath) -> None:
         ensure_self_or_staff(caller, user_id)
-        async with db.transaction() as conn:
+        async with db.transaction(caller) as conn:
             deleted = await repository.delete_setting(conn, user_id=user_id, key=key)
         if not deleted:
             raise NotFoundException(detail=f"Setting {key!r} is not set.")
@@ -235,7 +237,7 @@ class MeController(Controller):
 
     @get("/api-keys", summary="The caller's API keys, without secrets.")
     async def list_keys(self, db: Db, caller: CurrentCaller) -> list[ApiKey]:
-        async with db.connection() as conn:
+        async with db.transaction(caller) as conn:
             return await repository.list_api_keys(conn, user_id=caller.user_id)
 
     @post("/api-keys", summary="Issue another API key; the key is shown this once.")
@@ -247,12 +249,12 @@ class MeController(Controller):
         data: JSONBody[ApiKeyCreate | None] = None,
     ) -> IssuedApiKey:
         name = data.name if data is not None else ""
-        async with db.transaction() as conn:
+        async with db.transaction(caller) as conn:
             return await repository.issue_api_key(conn, user_id=caller.user_id, name=name, pepper=_pepper(request))
 
     @delete("/api-keys/{key_id:uuid}", status_code=200, summary="Revoke one of the caller's keys; it fails at once.")
     async def revoke_key(self, db: Db, caller: CurrentCaller, key_id: FromPath[UUID]) -> ApiKey:
-        async with db.transaction() as conn:
+        async with db.transaction(caller) as conn:
             revoked = await repository.revoke_api_key(conn, user_id=caller.user_id, key_id=key_id)
         if revoked is None:
             raise NotFoundException(detail=f"You have no API key {key_id}.")

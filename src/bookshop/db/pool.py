@@ -2,12 +2,14 @@
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import TypeAlias
+from typing import Protocol, TypeAlias
+from uuid import UUID
 
 import asyncpg
 import msgspec
 from asyncpg.pool import PoolConnectionProxy
 
+from bookshop.db.queries import queries
 from bookshop.settings import Settings
 
 # What repositories accept: a connection from asyncpg.connect or one lent by the pool.
@@ -68,6 +70,22 @@ async def create_pool(settings: Settings, *, dsn: str) -> Pool:
     return pool
 
 
+class Actor(Protocol):
+    """Whom a transaction acts for: any object with these two attributes (accounts' Caller)."""
+
+    @property
+    def user_id(self) -> UUID | None: ...
+
+    @property
+    def role(self) -> str: ...
+
+
+async def act_as(conn: Connection, *, user_id: UUID | None, role: str) -> None:
+    """Names the caller for the rest of the current transaction; row-level security reads it.
+    Outside a transaction it would last one statement, so call it inside one."""
+    await queries.auth.set_caller(conn, user_id=None if user_id is None else str(user_id), role=role)
+
+
 class Database:
     """The pool as request handlers use it: a connection to read, a transaction to write.
 
@@ -86,10 +104,13 @@ class Database:
             yield conn
 
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[Connection]:
+    async def transaction(self, caller: Actor | None = None) -> AsyncIterator[Connection]:
         """A pooled connection inside one transaction: it commits when the block ends, and
-        rolls back if the block raises."""
+        rolls back if the block raises. Given a caller, the transaction first acts for them, so
+        the row-level security policies on private tables apply (reads of them included)."""
         async with self.connection() as conn, conn.transaction():
+            if caller is not None:
+                await act_as(conn, user_id=caller.user_id, role=caller.role)
             yield conn
 
 

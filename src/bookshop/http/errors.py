@@ -27,6 +27,7 @@ _BY_SQLSTATE: dict[str, tuple[int, str]] = {
     "23P01": (409, "exclusion-violation"),
     "23514": (422, "check-violation"),
     "23502": (400, "not-null-violation"),
+    "42501": (403, "insufficient-privilege"),  # above all a row-level security WITH CHECK refusal
     "57014": (503, "statement-timeout"),
     "55P03": (503, "lock-not-available"),
     "40001": (503, "serialization-failure"),
