@@ -154,6 +154,8 @@ def test_serve_from_nothing_starts_the_embedded_database_with_demo_data(tmp_path
                 assert server.poll() is None, server.stdout.read() if server.stdout else ""
                 assert time.monotonic() < deadline, "the service did not become ready within 60 s"
                 time.sleep(0.2)
+        server_header = httpx.get(f"http://127.0.0.1:{port}/health", timeout=5).headers.get("server", "")
+        assert not any(character.isdigit() for character in server_header), server_header  # no version
         admin_key = (tmp_path / ".demo-keys.txt").read_text().splitlines()[1].split()[2]
         page = get_json(f"http://127.0.0.1:{port}/users?per_page=5", admin_key)
         assert page["total"] == 27

@@ -9,6 +9,8 @@ from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.logging import LoggingConfig
 from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import SwaggerRenderPlugin
+from litestar.openapi.spec import Components, SecurityScheme
 
 from bookshop.accounts.routes import AdminUserController, MeController, UserController
 from bookshop.db import embedded
@@ -18,6 +20,7 @@ from bookshop.http.auth import provide_caller
 from bookshop.http.dependencies import provide_database
 from bookshop.http.errors import EXCEPTION_HANDLERS
 from bookshop.http.health import HealthController
+from bookshop.http.security import DOCS_PATH, cors_config, rate_limit_config, security_headers
 from bookshop.settings import DEVELOPMENT_PEPPER, Settings
 
 logger = logging.getLogger("bookshop")
@@ -58,7 +61,17 @@ def create_app(settings: Settings | None = None) -> Litestar:
         exception_handlers=EXCEPTION_HANDLERS,
         lifespan=[pool_lifespan],
         state=State({"settings": settings}),
-        openapi_config=OpenAPIConfig(title="bookshop", version="0.1.0", path="/schema"),
+        openapi_config=OpenAPIConfig(
+            title="bookshop",
+            version="0.1.0",
+            path=DOCS_PATH,
+            render_plugins=[SwaggerRenderPlugin()],
+            components=Components(security_schemes={"ApiKey": SecurityScheme(type="http", scheme="bearer")}),
+            security=[{"ApiKey": []}],
+        ),
+        before_send=[security_headers],
+        middleware=[limit.middleware] if (limit := rate_limit_config(settings.rate_limit_per_minute)) else [],
+        cors_config=cors_config(settings.cors_allow_origins),
         logging_config=LoggingConfig(
             root={"level": settings.log_level, "handlers": ["queue_listener"]},
             log_exceptions="never",  # errors.py logs what deserves it, once

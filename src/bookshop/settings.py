@@ -40,6 +40,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, rename="upper"):
     api_key_pepper: Annotated[str, msgspec.Meta(min_length=16)] = DEVELOPMENT_PEPPER
     max_body_bytes: Annotated[int, msgspec.Meta(ge=1024)] = 1_048_576
     retry_after_seconds: Annotated[int, msgspec.Meta(ge=1)] = 2
+    rate_limit_per_minute: Annotated[int, msgspec.Meta(ge=0)] = 600
+    cors_allow_origins: str = ""
 
     def __post_init__(self) -> None:
         if self.database_url is not None and urlsplit(self.database_url).scheme not in DATABASE_URL_SCHEMES:

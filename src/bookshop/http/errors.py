@@ -111,10 +111,15 @@ def handle_http_exception(request: Request[Any, Any, Any], exc: HTTPException) -
             errors = [FieldError(field=missing.group(2), message=exc.detail, source=missing.group(1))]
         return problem_response(400, "validation-error", detail="The request is not valid.", errors=errors)
     detail = exc.detail if exc.detail and exc.detail != HTTPStatus(status).phrase else None
+    headers = dict(exc.headers or {})
+    if status == 429 and "RateLimit-Reset" in headers:
+        # When to come back: the rate limiter's own reset, in the header clients act on.
+        headers["Retry-After"] = headers["RateLimit-Reset"]
+        detail = "Too many requests for this API key; see Retry-After."
     if status >= 500:
         logger.error("HTTP %s on %s %s: %s", status, request.method, request.url.path, exc.detail)
         detail = None
-    return problem_response(status, _kind_of(status), detail=detail, headers=exc.headers)
+    return problem_response(status, _kind_of(status), detail=detail, headers=headers)
 
 
 def handle_postgres_error(request: Request[Any, Any, Any], exc: asyncpg.PostgresError) -> Response[bytes]:
