@@ -6,15 +6,17 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import httpx
 import pytest
 
 from bookshop.db import migrations
 from bookshop.db.urls import DatabaseUrls, yoyo_url
-from tests.conftest import TEST_PEPPER, ClientFactory
+from tests.conftest import TEST_PEPPER, ClientFactory, urls_for
 
 BOOKSHOP = str(Path(sys.executable).with_name("bookshop"))
 
@@ -109,6 +111,28 @@ def test_migrating_without_the_owner_url_warns_and_is_refused(cli_env: dict[str,
     assert "MIGRATIONS_DATABASE_URL is unset" in result.stderr
     assert "permission denied" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+async def test_db_bootstrap_prepares_a_new_database_on_a_server(
+    server_url: str, admin_conn: asyncpg.Connection, template_urls: DatabaseUrls
+) -> None:
+    name = f"boot_{uuid.uuid4().hex[:12]}"
+    urls = urls_for(server_url, name)
+    env = {"DATABASE_URL": urls.app, "MIGRATIONS_DATABASE_URL": urls.owner}
+    try:
+        booted = run("db", "bootstrap", "--admin-url", server_url, env=env)
+        assert booted.returncode == 0, booted.stderr
+        assert await admin_conn.fetchval("SELECT datdba::regrole::text FROM pg_database WHERE datname = $1", name) == (
+            "bookshop_owner"
+        )
+        assert run("migrate", "apply", env=env).returncode == 0
+        again = run("db", "bootstrap", "--admin-url", server_url, env=env)
+        assert again.returncode == 0, again.stderr
+        swapped = run("db", "bootstrap", "--admin-url", server_url, env={**env, "DATABASE_URL": urls.owner})
+        assert swapped.returncode == 2
+        assert "must connect as bookshop_app" in swapped.stderr
+    finally:
+        await admin_conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
 def test_a_bad_setting_stops_the_command_naming_the_variable(cli_env: dict[str, str]) -> None:

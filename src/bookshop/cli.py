@@ -70,9 +70,9 @@ def serve(settings: Settings, args: argparse.Namespace) -> int:
     if embedded_db:
         console.print(f"  database      embedded PostgreSQL in {Path(settings.embedded_pgdata).resolve()}")
         console.print(f"  demo API keys {demo.KEYS_FILE.resolve()}")
-    # Workers are separate processes that build the app from the environment.
+    # Workers are separate processes that build the app from the environment. They serve as the
+    # application role and never migrate, so the owner's URL is not handed to them.
     os.environ["DATABASE_URL"] = urls.app
-    os.environ["MIGRATIONS_DATABASE_URL"] = urls.owner
     os.environ["LOG_LEVEL"] = settings.log_level
     Granian(
         "bookshop.app:create_app",
