@@ -1,0 +1,1 @@
+"""Catalog: authors, books, tags and reviews."""
