@@ -13,6 +13,7 @@ from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 
 from bookshop.accounts.routes import AdminUserController, MeController, UserController
+from bookshop.catalog.routes import AuthorController, BookController, TagController
 from bookshop.db import embedded
 from bookshop.db.pool import Database, create_pool
 from bookshop.db.urls import DatabaseUrls, libpq_url
@@ -53,7 +54,15 @@ def create_app(settings: Settings | None = None) -> Litestar:
             await pool.close()
 
     return Litestar(
-        route_handlers=[HealthController, UserController, MeController, AdminUserController],
+        route_handlers=[
+            HealthController,
+            UserController,
+            MeController,
+            AdminUserController,
+            AuthorController,
+            BookController,
+            TagController,
+        ],
         dependencies={
             "db": Provide(provide_database, sync_to_thread=False),
             "caller": Provide(provide_caller),

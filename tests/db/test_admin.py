@@ -57,6 +57,7 @@ async def test_role_level_timeouts_bound_every_session_of_the_application_role(d
         assert await plain.fetchval("SHOW lock_timeout") == "2s"
         assert await plain.fetchval("SHOW statement_timeout") == "5s"
         assert await plain.fetchval("SHOW idle_in_transaction_session_timeout") == "10s"
+        assert await plain.fetchval("SHOW pg_trgm.word_similarity_threshold") == "0.4"
     finally:
         await plain.close()
 

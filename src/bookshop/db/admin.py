@@ -21,8 +21,15 @@ APP_ROLE = "bookshop_app"
 _LEAST_PRIVILEGE = "LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS"
 
 # Defaults for every session of the application role, psql included; the service also sends
-# its own statement and idle timeouts when it connects.
-APP_ROLE_SETTINGS = {"statement_timeout": "5s", "idle_in_transaction_session_timeout": "10s", "lock_timeout": "2s"}
+# its own statement and idle timeouts when it connects. Name search (`fragment <% name`) matches
+# at word similarity 0.4, which lets a one-letter typo through ("Tolkein" → "Tolkien": 0.5);
+# pg_trgm's default of 0.6 would not, and a session-level SET is not allowed on pooled connections.
+APP_ROLE_SETTINGS = {
+    "statement_timeout": "5s",
+    "idle_in_transaction_session_timeout": "10s",
+    "lock_timeout": "2s",
+    "pg_trgm.word_similarity_threshold": "0.4",
+}
 
 # Only a superuser may create earthdistance (it is not a trusted extension), so the bootstrap
 # creates them all; migration 0001 then finds them in place.
@@ -69,7 +76,9 @@ def bootstrap(
         for setting, value in APP_ROLE_SETTINGS.items():
             conn.execute(
                 sql.SQL("ALTER ROLE {} SET {} = {}").format(
-                    sql.Identifier(APP_ROLE), sql.Identifier(setting), sql.Literal(value)
+                    sql.Identifier(APP_ROLE),
+                    sql.SQL(".").join(map(sql.Identifier, setting.split("."))),
+                    sql.Literal(value),
                 )
             )
     create_database(admin_url, database, owner=OWNER_ROLE)

@@ -85,8 +85,9 @@ def _retry_after(request: Request[Any, Any, Any]) -> dict[str, str]:
     return {"Retry-After": str(request.app.state.settings.retry_after_seconds)}
 
 
-# msgspec names a missing or unknown body field only in its message: "... field `name`".
-_FIELD_IN_MESSAGE = re.compile(r"field `([^`]+)`")
+# msgspec names a missing or unknown body field only in its message ("... field `name`"), and so
+# do the structs' own checks ("`price` must be ...").
+_FIELD_IN_MESSAGE = re.compile(r"`([^`]+)`")
 # Litestar names a missing parameter only in its detail: "Missing required query parameter 'days' ...".
 _MISSING_PARAMETER = re.compile(r"Missing required (\w+) parameter '([^']+)'")
 

@@ -1,0 +1,111 @@
+-- Books: detail in one round trip, keyset and offset listings, staff writes, soft delete.
+
+-- name: create_book(slug, isbn, title, subtitle, description, author_id, price, stock, is_published, published_at, metadata)$
+-- Adds a book; books_slug_live_key and books_isbn_key refuse duplicates, the foreign key an
+-- unknown author.
+INSERT INTO books (slug, isbn, title, subtitle, description, author_id, price, stock, is_published, published_at,
+                   metadata)
+VALUES (:slug, :isbn, :title, :subtitle, :description, :author_id, :price, :stock, :is_published, :published_at,
+        :metadata)
+RETURNING id;
+
+-- name: get_book_detail(id, slug)^
+-- A live book by id or by slug, with its author, tags and rating summary in one round trip:
+-- books_pkey or books_slug_live_key for the book, the primary keys of authors and book_tags
+-- for its author and tags, reviews_book_newest_idx (covering rating) for the summary.
+SELECT b.id, b.slug, b.isbn, b.title, b.subtitle, b.description, b.price, b.stock, b.is_published,
+       b.published_at, b.metadata, b.created_at, b.updated_at,
+       json_build_object('id', a.id, 'name', a.name) AS author,
+       coalesce((
+           SELECT json_agg(json_build_object('slug', t.slug, 'name', t.name) ORDER BY t.slug)
+           FROM book_tags AS bt
+           JOIN tags AS t ON t.id = bt.tag_id
+           WHERE bt.book_id = b.id
+       ), '[]') AS tags,
+       (
+           SELECT json_build_object('count', count(*), 'average', round(avg(r.rating), 2))
+           FROM reviews AS r
+           WHERE r.book_id = b.id
+       ) AS rating
+FROM books AS b
+JOIN authors AS a ON a.id = b.author_id
+WHERE (b.id = :id::uuid OR b.slug = :slug::text) AND b.deleted_at IS NULL;
+
+-- name: list_books_first(limit)
+-- The first page of the public listing, newest first: books_public_listing_idx, index-only.
+SELECT b.id, b.slug, b.title, b.subtitle, b.price, b.published_at, json_build_object('id', a.id, 'name', a.name) AS author
+FROM books AS b
+JOIN authors AS a ON a.id = b.author_id
+WHERE b.is_published AND b.deleted_at IS NULL
+ORDER BY b.published_at DESC, b.id DESC
+LIMIT :limit;
+
+-- name: list_books_after(published_at, id, limit)
+-- The page after a cursor: the row comparison starts books_public_listing_idx right after the
+-- cursor, so a page deep in the listing costs what the first one does.
+SELECT b.id, b.slug, b.title, b.subtitle, b.price, b.published_at, json_build_object('id', a.id, 'name', a.name) AS author
+FROM books AS b
+JOIN authors AS a ON a.id = b.author_id
+WHERE b.is_published AND b.deleted_at IS NULL
+  AND (b.published_at, b.id) < (:published_at::timestamptz, :id::uuid)
+ORDER BY b.published_at DESC, b.id DESC
+LIMIT :limit;
+
+-- name: list_books_page(limit, offset)
+-- A numbered page of the public listing with the total: OFFSET walks and discards every row
+-- before the page on books_public_listing_idx, so deep pages cost more; use the keyset listing.
+WITH listed AS NOT MATERIALIZED (
+    SELECT id, slug, title, subtitle, author_id, price, published_at
+    FROM books
+    WHERE is_published AND deleted_at IS NULL
+)
+SELECT page.id, page.slug, page.title, page.subtitle, page.price, page.published_at,
+       CASE WHEN page.id IS NOT NULL THEN json_build_object('id', a.id, 'name', a.name) END AS author,
+       counted.total
+FROM (SELECT count(*) AS total FROM listed) AS counted
+LEFT JOIN LATERAL (
+    SELECT * FROM listed ORDER BY published_at DESC, id DESC LIMIT :limit OFFSET :offset
+) AS page ON true
+LEFT JOIN authors AS a ON a.id = page.author_id
+ORDER BY page.published_at DESC, page.id DESC;
+
+-- name: list_author_books(author_id, limit)
+-- An author's live published books, newest first: books_author_published_idx.
+SELECT b.id, b.slug, b.title, b.subtitle, b.price, b.published_at, json_build_object('id', a.id, 'name', a.name) AS author
+FROM books AS b
+JOIN authors AS a ON a.id = b.author_id
+WHERE b.author_id = :author_id AND b.is_published AND b.deleted_at IS NULL
+ORDER BY b.published_at DESC, b.id DESC
+LIMIT :limit;
+
+-- name: update_book(id, slug, isbn, title, subtitle, description, author_id, price, stock, is_published, published_at, metadata)^
+-- Partial update of a live book: a NULL parameter keeps the column as it is.
+UPDATE books
+SET slug         = coalesce(:slug, slug),
+    isbn         = coalesce(:isbn, isbn),
+    title        = coalesce(:title, title),
+    subtitle     = coalesce(:subtitle, subtitle),
+    description  = coalesce(:description, description),
+    author_id    = coalesce(:author_id::uuid, author_id),
+    price        = coalesce(:price::numeric, price),
+    stock        = coalesce(:stock::int, stock),
+    is_published = coalesce(:is_published::boolean, is_published),
+    published_at = coalesce(:published_at::timestamptz, published_at),
+    metadata     = coalesce(:metadata::jsonb, metadata)
+WHERE id = :id AND deleted_at IS NULL
+RETURNING id;
+
+-- name: soft_delete_book(id)^
+-- Takes a live book out of the listing, search and detail; reviews and tags stay for restore.
+UPDATE books
+SET deleted_at = now()
+WHERE id = :id AND deleted_at IS NULL
+RETURNING id;
+
+-- name: restore_book(id)^
+-- Brings a book back (a no-op for a live one); books_slug_live_key fails it when another live
+-- book took the slug meanwhile.
+UPDATE books
+SET deleted_at = NULL
+WHERE id = :id
+RETURNING id;

@@ -1,0 +1,154 @@
+"""Typed async functions over the catalog queries in sql/catalog/."""
+
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+import msgspec
+
+from bookshop.catalog.schemas import (
+    Author,
+    AuthorMatch,
+    AuthorStat,
+    Book,
+    BookIn,
+    BookItem,
+    BookUpdate,
+    Review,
+    Tag,
+)
+from bookshop.db.pool import Connection
+from bookshop.db.queries import queries
+from bookshop.http.pagination import Page, PageParams
+
+q = queries.catalog
+
+
+def _unset_to_none(value: Any) -> Any:
+    return None if value is msgspec.UNSET else value
+
+
+async def create_author(conn: Connection, *, name: str, bio: str) -> Author:
+    return Author(**await q.create_author(conn, name=name, bio=bio))
+
+
+async def get_author(conn: Connection, *, author_id: UUID) -> Author | None:
+    row = await q.get_author(conn, id=author_id)
+    return None if row is None else Author(**row)
+
+
+async def update_author(conn: Connection, *, author_id: UUID, name: str | None, bio: str | None) -> Author | None:
+    row = await q.update_author(conn, id=author_id, name=name, bio=bio)
+    return None if row is None else Author(**row)
+
+
+async def delete_author(conn: Connection, *, author_id: UUID) -> bool:
+    return await q.delete_author(conn, id=author_id) is not None
+
+
+async def list_authors(conn: Connection, *, after: UUID | None, limit: int) -> list[Author]:
+    return [Author(**row) async for row in q.list_authors(conn, after=after, limit=limit)]
+
+
+async def search_authors(conn: Connection, *, text: str, limit: int) -> list[AuthorMatch]:
+    return [AuthorMatch(**row) async for row in q.search_authors(conn, q=text, limit=limit)]
+
+
+async def author_stats(conn: Connection, *, limit: int) -> list[AuthorStat]:
+    return [AuthorStat(**row) async for row in q.author_stats(conn, limit=limit)]
+
+
+async def create_book(conn: Connection, *, book: BookIn) -> UUID:
+    book_id: UUID = await q.create_book(
+        conn,
+        slug=book.slug,
+        isbn=book.isbn,
+        title=book.title,
+        subtitle=book.subtitle,
+        description=book.description,
+        author_id=book.author_id,
+        price=book.price,
+        stock=book.stock,
+        is_published=book.is_published,
+        published_at=book.published_at,
+        metadata=book.metadata,
+    )
+    return book_id
+
+
+async def get_book(conn: Connection, *, book_id: UUID | None = None, slug: str | None = None) -> Book | None:
+    """A live book with its author, tags and rating summary, in one round trip."""
+    row = await q.get_book_detail(conn, id=book_id, slug=slug)
+    return None if row is None else msgspec.convert(dict(row), Book)
+
+
+async def update_book(conn: Connection, *, book_id: UUID, changes: BookUpdate) -> bool:
+    fields = {name: _unset_to_none(getattr(changes, name)) for name in changes.__struct_fields__}
+    return await q.update_book(conn, id=book_id, **fields) is not None
+
+
+async def soft_delete_book(conn: Connection, *, book_id: UUID) -> bool:
+    return await q.soft_delete_book(conn, id=book_id) is not None
+
+
+async def restore_book(conn: Connection, *, book_id: UUID) -> bool:
+    return await q.restore_book(conn, id=book_id) is not None
+
+
+def _items(rows: list[Any]) -> list[BookItem]:
+    return [msgspec.convert(dict(row), BookItem) for row in rows]
+
+
+async def list_books(conn: Connection, *, after: tuple[datetime, UUID] | None, limit: int) -> list[BookItem]:
+    """One keyset page of the public listing, newest first, starting after (published_at, id)."""
+    if after is None:
+        rows = [row async for row in q.list_books_first(conn, limit=limit)]
+    else:
+        published_at, book_id = after
+        rows = [row async for row in q.list_books_after(conn, published_at=published_at, id=book_id, limit=limit)]
+    return _items(rows)
+
+
+async def list_books_page(conn: Connection, *, params: PageParams) -> Page[BookItem]:
+    rows = [row async for row in q.list_books_page(conn, limit=params.per_page, offset=params.offset)]
+    total: int = rows[0]["total"]
+    listed = [{k: v for k, v in row.items() if k != "total"} for row in rows if row["id"] is not None]
+    return Page.of(_items(listed), params=params, total=total)
+
+
+async def list_author_books(conn: Connection, *, author_id: UUID, limit: int) -> list[BookItem]:
+    return _items([row async for row in q.list_author_books(conn, author_id=author_id, limit=limit)])
+
+
+async def create_tag(conn: Connection, *, slug: str, name: str) -> Tag:
+    return Tag(**await q.create_tag(conn, slug=slug, name=name))
+
+
+async def list_tags(conn: Connection) -> list[Tag]:
+    return [Tag(**row) async for row in q.list_tags(conn)]
+
+
+async def replace_book_tags(conn: Connection, *, book_id: UUID, slugs: list[str]) -> int:
+    """Sets the book's tags to these; returns how many of the slugs exist. Run it in a
+    transaction and roll back when that is fewer than asked for."""
+    found: int = await q.replace_book_tags(conn, book_id=book_id, slugs=slugs)
+    return found
+
+
+async def put_review(
+    conn: Connection, *, book_id: UUID, user_id: UUID, rating: int, body: str
+) -> tuple[Review, bool] | None:
+    row = await q.put_review(conn, book_id=book_id, user_id=user_id, rating=rating, body=body)
+    if row is None:
+        return None
+    fields = dict(row.items())
+    created: bool = fields.pop("created")
+    return Review(**fields), created
+
+
+async def delete_review(conn: Connection, *, book_id: UUID, user_id: UUID) -> bool:
+    return await q.delete_review(conn, book_id=book_id, user_id=user_id) is not None
+
+
+async def list_reviews(conn: Connection, *, book_id: UUID, after: UUID | None, limit: int) -> list[Review]:
+    return [Review(**row) async for row in q.list_reviews(conn, book_id=book_id, after=after, limit=limit)]

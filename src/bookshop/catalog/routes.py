@@ -1,0 +1,284 @@
+"""HTTP routes of the catalog context: public reads, staff writes, reviews by signed-in users."""
+
+from datetime import datetime
+from typing import Annotated, Any
+from uuid import UUID
+
+import msgspec
+from litestar import Controller, Request, Response, delete, get, patch, post, put
+from litestar.di import Provide
+from litestar.exceptions import NotFoundException, ValidationException
+from litestar.params import FromPath, JSONBody, QueryParameter
+
+from bookshop.catalog import repository
+from bookshop.catalog.schemas import (
+    Author,
+    AuthorIn,
+    AuthorMatch,
+    AuthorStat,
+    AuthorUpdate,
+    Book,
+    BookIn,
+    BookItem,
+    BookKeysetPage,
+    BookTagsIn,
+    BookUpdate,
+    Review,
+    ReviewIn,
+    ReviewPage,
+    Tag,
+    TagIn,
+)
+from bookshop.http.auth import ensure_staff, provide_optional_caller
+from bookshop.http.dependencies import CurrentCaller, Db, OptionalCaller
+from bookshop.http.pagination import CursorError, Page, PageParams, decode_cursor, encode_cursor
+
+Limit = Annotated[int, QueryParameter(ge=1, le=100, description="Items per page, at most 100.")]
+After = Annotated[str | None, QueryParameter(description="The `next` cursor of the previous page.")]
+AuthorSearch = Annotated[
+    str | None, QueryParameter(min_length=1, max_length=200, description="A name, a fragment of one, or a near miss.")
+]
+
+
+def _cursor_secret(request: Request[Any, Any, Any]) -> str:
+    # Cursors are signed so that a changed one is refused; the pepper is a server secret already.
+    return f"{request.app.state.settings.api_key_pepper}:cursor"
+
+
+def _bad_cursor() -> ValidationException:
+    return ValidationException(
+        detail="The cursor is not one this service issued.",
+        extra=[{"key": "after", "message": "Malformed or altered cursor", "source": "query"}],
+    )
+
+
+def _book_not_found(key: object) -> NotFoundException:
+    return NotFoundException(detail=f"No book {key}.")
+
+
+def _book_key(id_or_slug: str) -> dict[str, Any]:
+    try:
+        return {"book_id": UUID(id_or_slug)}
+    except ValueError:
+        return {"slug": id_or_slug}
+
+
+class AuthorController(Controller):
+    path = "/authors"
+    tags = ["catalog"]
+
+    @get("/", summary="Authors newest first, or with q the best matches for a name, fragment or near miss.")
+    async def list_authors(
+        self, db: Db, q: AuthorSearch = None, limit: Limit = 20, after: Annotated[UUID | None, QueryParameter()] = None
+    ) -> list[Author] | list[AuthorMatch]:
+        async with db.connection() as conn:
+            if q is not None:
+                return await repository.search_authors(conn, text=q, limit=limit)
+            return await repository.list_authors(conn, after=after, limit=limit)
+
+    @get("/stats", summary="Live published books per author, authors with none included, most first.")
+    async def stats(self, db: Db, limit: Limit = 20) -> list[AuthorStat]:
+        async with db.connection() as conn:
+            return await repository.author_stats(conn, limit=limit)
+
+    @get("/{author_id:uuid}", summary="One author.")
+    async def get_author(self, db: Db, author_id: FromPath[UUID]) -> Author:
+        async with db.connection() as conn:
+            author = await repository.get_author(conn, author_id=author_id)
+        if author is None:
+            raise NotFoundException(detail=f"No author {author_id}.")
+        return author
+
+    @get("/{author_id:uuid}/books", summary="An author's live published books, newest first.")
+    async def author_books(self, db: Db, author_id: FromPath[UUID], limit: Limit = 20) -> list[BookItem]:
+        async with db.connection() as conn:
+            return await repository.list_author_books(conn, author_id=author_id, limit=limit)
+
+    @post("/", summary="Add an author (staff).")
+    async def create_author(self, db: Db, caller: CurrentCaller, data: JSONBody[AuthorIn]) -> Author:
+        ensure_staff(caller)
+        async with db.transaction() as conn:
+            return await repository.create_author(conn, name=data.name, bio=data.bio)
+
+    @patch("/{author_id:uuid}", summary="Change an author (staff).")
+    async def update_author(
+        self, db: Db, caller: CurrentCaller, author_id: FromPath[UUID], data: JSONBody[AuthorUpdate]
+    ) -> Author:
+        ensure_staff(caller)
+        name = None if data.name is msgspec.UNSET else data.name
+        bio = None if data.bio is msgspec.UNSET else data.bio
+        async with db.transaction() as conn:
+            author = await repository.update_author(conn, author_id=author_id, name=name, bio=bio)
+        if author is None:
+            raise NotFoundException(detail=f"No author {author_id}.")
+        return author
+
+    @delete("/{author_id:uuid}", summary="Remove an author (staff); 409 while any book names them.")
+    async def delete_author(self, db: Db, caller: CurrentCaller, author_id: FromPath[UUID]) -> None:
+        ensure_staff(caller)
+        async with db.transaction() as conn:
+            deleted = await repository.delete_author(conn, author_id=author_id)
+        if not deleted:
+            raise NotFoundException(detail=f"No author {author_id}.")
+
+
+class BookController(Controller):
+    path = "/books"
+    tags = ["catalog"]
+
+    @get(
+        "/",
+        summary="Published books newest first: by keyset (limit, after) or, with page, numbered pages with a total.",
+        description="Keyset pages cost the same at any depth. Numbered pages (page, per_page) walk every row before "
+        "the page, so deep ones are slower: use them where a UI needs page numbers.",
+    )
+    async def list_books(
+        self,
+        db: Db,
+        request: Request[Any, Any, Any],
+        limit: Limit = 20,
+        after: After = None,
+        page: Annotated[int | None, QueryParameter(ge=1, le=1_000_000, description="Numbered page, from 1.")] = None,
+        per_page: Annotated[int, QueryParameter(ge=1, le=100)] = 20,
+    ) -> BookKeysetPage | Page[BookItem]:
+        if page is not None:
+            async with db.connection() as conn:
+                return await repository.list_books_page(conn, params=PageParams(page=page, per_page=per_page))
+        position = None
+        if after is not None:
+            try:
+                published_at, book_id = decode_cursor(after, secret=_cursor_secret(request), size=2)
+                position = (datetime.fromisoformat(published_at), UUID(book_id))
+            except (CursorError, ValueError):
+                raise _bad_cursor() from None
+        async with db.connection() as conn:
+            items = await repository.list_books(conn, after=position, limit=limit)
+        last = items[-1] if len(items) == limit else None
+        next_cursor = (
+            encode_cursor([last.published_at.isoformat(), str(last.id)], secret=_cursor_secret(request))
+            if last
+            else None
+        )
+        return BookKeysetPage(items=items, next=next_cursor)
+
+    @get(
+        "/{id_or_slug:str}",
+        dependencies={"caller": Provide(provide_optional_caller)},
+        summary="A book by id or slug, with its author, tags and rating summary (one database round trip).",
+    )
+    async def get_book(self, db: Db, caller: OptionalCaller, id_or_slug: FromPath[str]) -> Book:
+        async with db.connection() as conn:
+            book = await repository.get_book(conn, **_book_key(id_or_slug))
+        if book is None or (not book.is_published and not (caller and caller.is_staff)):
+            raise _book_not_found(id_or_slug)
+        return book
+
+    @post("/", summary="Add a book (staff).")
+    async def create_book(self, db: Db, caller: CurrentCaller, data: JSONBody[BookIn]) -> Book:
+        ensure_staff(caller)
+        async with db.transaction() as conn:
+            book_id = await repository.create_book(conn, book=data)
+            book = await repository.get_book(conn, book_id=book_id)
+        assert book is not None
+        return book
+
+    @patch("/{book_id:uuid}", summary="Change some fields of a book (staff).")
+    async def update_book(
+        self, db: Db, caller: CurrentCaller, book_id: FromPath[UUID], data: JSONBody[BookUpdate]
+    ) -> Book:
+        ensure_staff(caller)
+        async with db.transaction() as conn:
+            found = await repository.update_book(conn, book_id=book_id, changes=data)
+            book = await repository.get_book(conn, book_id=book_id) if found else None
+        if book is None:
+            raise _book_not_found(book_id)
+        return book
+
+    @delete("/{book_id:uuid}", summary="Soft-delete a book (staff): gone from listings, search and detail.")
+    async def delete_book(self, db: Db, caller: CurrentCaller, book_id: FromPath[UUID]) -> None:
+        ensure_staff(caller)
+        async with db.transaction() as conn:
+            if not await repository.soft_delete_book(conn, book_id=book_id):
+                raise _book_not_found(book_id)
+
+    @post("/{book_id:uuid}/restore", status_code=200, summary="Restore a soft-deleted book (staff).")
+    async def restore_book(self, db: Db, caller: CurrentCaller, book_id: FromPath[UUID]) -> Book:
+        ensure_staff(caller)
+        async with db.transaction() as conn:
+            restored = await repository.restore_book(conn, book_id=book_id)
+            book = await repository.get_book(conn, book_id=book_id) if restored else None
+        if book is None:
+            raise _book_not_found(book_id)
+        return book
+
+    @put("/{book_id:uuid}/tags", summary="Replace a book's tags atomically (staff); 400 naming unknown tags.")
+    async def put_tags(
+        self, db: Db, caller: CurrentCaller, book_id: FromPath[UUID], data: JSONBody[BookTagsIn]
+    ) -> Book:
+        ensure_staff(caller)
+        wanted = sorted(set(data.tags))
+        async with db.transaction() as conn:
+            if await repository.get_book(conn, book_id=book_id) is None:
+                raise _book_not_found(book_id)
+            found = await repository.replace_book_tags(conn, book_id=book_id, slugs=wanted)
+            book = await repository.get_book(conn, book_id=book_id)
+            assert book is not None
+            if found < len(wanted):  # raising here rolls the replacement back
+                unknown = sorted(set(wanted) - {tag.slug for tag in book.tags})
+                raise ValidationException(
+                    detail=f"Unknown tags: {', '.join(unknown)}",
+                    extra=[{"key": "tags", "message": f"Unknown tags: {', '.join(unknown)}", "source": "body"}],
+                )
+        return book
+
+    @put("/{book_id:uuid}/reviews/me", summary="Create (201) or replace (200) your review of a book.")
+    async def put_review(
+        self, db: Db, caller: CurrentCaller, book_id: FromPath[UUID], data: JSONBody[ReviewIn]
+    ) -> Response[Review]:
+        async with db.transaction() as conn:
+            stored = await repository.put_review(
+                conn, book_id=book_id, user_id=caller.user_id, rating=data.rating, body=data.body
+            )
+        if stored is None:
+            raise _book_not_found(book_id)
+        review, created = stored
+        return Response(review, status_code=201 if created else 200)
+
+    @delete("/{book_id:uuid}/reviews/me", summary="Remove your review of a book.")
+    async def delete_review(self, db: Db, caller: CurrentCaller, book_id: FromPath[UUID]) -> None:
+        async with db.transaction() as conn:
+            if not await repository.delete_review(conn, book_id=book_id, user_id=caller.user_id):
+                raise NotFoundException(detail=f"You have no review of book {book_id}.")
+
+    @get("/{book_id:uuid}/reviews", summary="A book's reviews, newest first, by keyset.")
+    async def list_reviews(
+        self, db: Db, request: Request[Any, Any, Any], book_id: FromPath[UUID], limit: Limit = 20, after: After = None
+    ) -> ReviewPage:
+        position = None
+        if after is not None:
+            try:
+                position = UUID(decode_cursor(after, secret=_cursor_secret(request), size=1)[0])
+            except (CursorError, ValueError):
+                raise _bad_cursor() from None
+        async with db.connection() as conn:
+            items = await repository.list_reviews(conn, book_id=book_id, after=position, limit=limit)
+        next_cursor = (
+            encode_cursor([str(items[-1].id)], secret=_cursor_secret(request)) if len(items) == limit else None
+        )
+        return ReviewPage(items=items, next=next_cursor)
+
+
+class TagController(Controller):
+    path = "/tags"
+    tags = ["catalog"]
+
+    @get("/", summary="Every tag with how many live published books carry it.")
+    async def list_tags(self, db: Db) -> list[Tag]:
+        async with db.connection() as conn:
+            return await repository.list_tags(conn)
+
+    @post("/", summary="Add a tag (staff).")
+    async def create_tag(self, db: Db, caller: CurrentCaller, data: JSONBody[TagIn]) -> Tag:
+        ensure_staff(caller)
+        async with db.transaction() as conn:
+            return await repository.create_tag(conn, slug=data.slug, name=data.name)

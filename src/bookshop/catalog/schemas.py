@@ -1,0 +1,186 @@
+"""Request and response payloads of the catalog context."""
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Annotated, Any
+from uuid import UUID
+
+import msgspec
+
+Slug = Annotated[str, msgspec.Meta(max_length=200, pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$", examples=["the-hobbit"])]
+Isbn = Annotated[str, msgspec.Meta(pattern=r"^97[89][0-9]{10}$", examples=["9780261102217"])]
+Title = Annotated[str, msgspec.Meta(min_length=1, max_length=500, pattern=r"\S")]
+AuthorName = Annotated[str, msgspec.Meta(min_length=1, max_length=200, pattern=r"\S")]
+Subtitle = Annotated[str, msgspec.Meta(max_length=500)]
+Description = Annotated[str, msgspec.Meta(max_length=20_000)]
+Bio = Annotated[str, msgspec.Meta(max_length=10_000)]
+Stock = Annotated[int, msgspec.Meta(ge=0, le=2_147_483_647)]
+Rating = Annotated[int, msgspec.Meta(ge=1, le=5)]
+ReviewBody = Annotated[str, msgspec.Meta(max_length=5000)]
+TagSlug = Annotated[str, msgspec.Meta(max_length=100, pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$")]
+TagName = Annotated[str, msgspec.Meta(min_length=1, max_length=100, pattern=r"\S")]
+
+MAX_PRICE = Decimal("9999999999.99")  # numeric(12, 2)
+
+
+def _check_price(price: Decimal | msgspec.UnsetType) -> None:
+    if isinstance(price, Decimal) and not (0 <= price <= MAX_PRICE and price == round(price, 2)):
+        raise ValueError(f"`price` must be between 0 and {MAX_PRICE} with at most two decimals")
+
+
+class AuthorIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    name: AuthorName
+    bio: Bio = ""
+
+
+class AuthorUpdate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    name: AuthorName | msgspec.UnsetType = msgspec.UNSET
+    bio: Bio | msgspec.UnsetType = msgspec.UNSET
+
+
+class Author(msgspec.Struct, kw_only=True):
+    id: UUID
+    name: str
+    bio: str
+    created_at: datetime
+    updated_at: datetime
+
+
+class AuthorMatch(msgspec.Struct, kw_only=True):
+    id: UUID
+    name: str
+    score: float
+
+
+class AuthorStat(msgspec.Struct, kw_only=True):
+    id: UUID
+    name: str
+    books: int
+
+
+class AuthorRef(msgspec.Struct):
+    id: UUID
+    name: str
+
+
+class TagRef(msgspec.Struct):
+    slug: str
+    name: str
+
+
+class RatingSummary(msgspec.Struct):
+    count: int
+    average: float | None
+
+
+class BookIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    slug: Slug
+    title: Title
+    author_id: UUID
+    price: Decimal
+    isbn: Isbn | None = None
+    subtitle: Subtitle = ""
+    description: Description = ""
+    stock: Stock = 0
+    is_published: bool = False
+    published_at: datetime | None = None
+    metadata: dict[str, Any] = msgspec.field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        _check_price(self.price)
+        if self.is_published and self.published_at is None:
+            raise ValueError("`published_at` is required for a published book")
+
+
+class BookUpdate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """Only the fields present change."""
+
+    slug: Slug | msgspec.UnsetType = msgspec.UNSET
+    title: Title | msgspec.UnsetType = msgspec.UNSET
+    author_id: UUID | msgspec.UnsetType = msgspec.UNSET
+    price: Decimal | msgspec.UnsetType = msgspec.UNSET
+    isbn: Isbn | msgspec.UnsetType = msgspec.UNSET
+    subtitle: Subtitle | msgspec.UnsetType = msgspec.UNSET
+    description: Description | msgspec.UnsetType = msgspec.UNSET
+    stock: Stock | msgspec.UnsetType = msgspec.UNSET
+    is_published: bool | msgspec.UnsetType = msgspec.UNSET
+    published_at: datetime | msgspec.UnsetType = msgspec.UNSET
+    metadata: dict[str, Any] | msgspec.UnsetType = msgspec.UNSET
+
+    def __post_init__(self) -> None:
+        _check_price(self.price)
+
+
+class Book(msgspec.Struct, kw_only=True):
+    """A book's detail page: the book, its author, its tags and its rating summary."""
+
+    id: UUID
+    slug: str
+    isbn: str | None
+    title: str
+    subtitle: str
+    description: str
+    price: Decimal
+    stock: int
+    is_published: bool
+    published_at: datetime | None
+    metadata: dict[str, Any]
+    author: AuthorRef
+    tags: list[TagRef]
+    rating: RatingSummary
+    created_at: datetime
+    updated_at: datetime
+
+
+class BookItem(msgspec.Struct, kw_only=True):
+    """A book in a listing."""
+
+    id: UUID
+    slug: str
+    title: str
+    subtitle: str
+    price: Decimal
+    published_at: datetime
+    author: AuthorRef
+
+
+class BookKeysetPage(msgspec.Struct):
+    """A page of the listing; pass `next` as `after` for the following one (null at the end)."""
+
+    items: list[BookItem]
+    next: str | None
+
+
+class TagIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    slug: TagSlug
+    name: TagName
+
+
+class Tag(msgspec.Struct, kw_only=True):
+    slug: str
+    name: str
+    books: int = 0
+
+
+class BookTagsIn(msgspec.Struct, forbid_unknown_fields=True):
+    tags: Annotated[list[TagSlug], msgspec.Meta(max_length=50)]
+
+
+class ReviewIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    rating: Rating
+    body: ReviewBody = ""
+
+
+class Review(msgspec.Struct, kw_only=True):
+    id: UUID
+    book_id: UUID
+    user_id: UUID
+    rating: int
+    body: str
+    created_at: datetime
+    updated_at: datetime
+
+
+class ReviewPage(msgspec.Struct):
+    items: list[Review]
+    next: str | None
