@@ -1,6 +1,7 @@
 """Typed async functions over the catalog queries in sql/catalog/."""
 
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
@@ -15,7 +16,9 @@ from bookshop.catalog.schemas import (
     BookItem,
     BookUpdate,
     Review,
+    SearchHit,
     Tag,
+    TitleSuggestion,
 )
 from bookshop.db.pool import Connection
 from bookshop.db.queries import queries
@@ -118,6 +121,36 @@ async def list_books_page(conn: Connection, *, params: PageParams) -> Page[BookI
 
 async def list_author_books(conn: Connection, *, author_id: UUID, limit: int) -> list[BookItem]:
     return _items([row async for row in q.list_author_books(conn, author_id=author_id, limit=limit)])
+
+
+async def search_books(
+    conn: Connection,
+    *,
+    text: str,
+    tag: str | None,
+    author_id: UUID | None,
+    min_price: Decimal | None,
+    max_price: Decimal | None,
+    after: tuple[float, UUID] | None,
+    limit: int,
+) -> list[SearchHit]:
+    after_rank, after_id = after if after is not None else (None, None)
+    rows = q.search_books(
+        conn,
+        q=text,
+        tag=tag,
+        author_id=author_id,
+        min_price=min_price,
+        max_price=max_price,
+        after_rank=after_rank,
+        after_id=after_id,
+        limit=limit,
+    )
+    return [msgspec.convert(dict(row), SearchHit) async for row in rows]
+
+
+async def suggest_titles(conn: Connection, *, text: str, limit: int) -> list[TitleSuggestion]:
+    return [TitleSuggestion(**row) async for row in q.suggest_titles(conn, q=text, limit=limit)]
 
 
 async def create_tag(conn: Connection, *, slug: str, name: str) -> Tag:

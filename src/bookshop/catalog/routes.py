@@ -1,6 +1,7 @@
 """HTTP routes of the catalog context: public reads, staff writes, reviews by signed-in users."""
 
 from datetime import datetime
+from decimal import Decimal
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -26,6 +27,7 @@ from bookshop.catalog.schemas import (
     Review,
     ReviewIn,
     ReviewPage,
+    SearchPage,
     Tag,
     TagIn,
 )
@@ -160,6 +162,47 @@ class BookController(Controller):
             else None
         )
         return BookKeysetPage(items=items, next=next_cursor)
+
+    @get(
+        "/search",
+        summary='Full-text search: websearch syntax ("phrase", or, -word), best match first, with snippets.',
+        description="Filters combine. Pages continue by keyset (`after` = the previous page's `next`). "
+        "A first page without hits carries title suggestions close to the query.",
+    )
+    async def search(
+        self,
+        db: Db,
+        request: Request[Any, Any, Any],
+        q: Annotated[str, QueryParameter(min_length=1, max_length=200, description="What to look for.")],
+        tag: Annotated[str | None, QueryParameter(max_length=100, description="A tag slug.")] = None,
+        author: Annotated[UUID | None, QueryParameter(description="An author id.")] = None,
+        min_price: Annotated[float | None, QueryParameter(ge=0)] = None,
+        max_price: Annotated[float | None, QueryParameter(ge=0)] = None,
+        limit: Limit = 20,
+        after: After = None,
+    ) -> SearchPage:
+        position = None
+        if after is not None:
+            try:
+                rank, book_id = decode_cursor(after, secret=_cursor_secret(request), size=2)
+                position = (float(rank), UUID(book_id))
+            except (CursorError, ValueError):
+                raise _bad_cursor() from None
+        async with db.connection() as conn:
+            hits = await repository.search_books(
+                conn,
+                text=q,
+                tag=tag,
+                author_id=author,
+                min_price=None if min_price is None else Decimal(str(min_price)),
+                max_price=None if max_price is None else Decimal(str(max_price)),
+                after=position,
+                limit=limit,
+            )
+            suggestions = await repository.suggest_titles(conn, text=q, limit=5) if not hits and after is None else []
+        last = hits[-1] if len(hits) == limit else None
+        next_cursor = encode_cursor([repr(last.rank), str(last.id)], secret=_cursor_secret(request)) if last else None
+        return SearchPage(items=hits, next=next_cursor, suggestions=suggestions)
 
     @get(
         "/{id_or_slug:str}",

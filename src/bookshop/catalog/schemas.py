@@ -184,3 +184,29 @@ class Review(msgspec.Struct, kw_only=True):
 class ReviewPage(msgspec.Struct):
     items: list[Review]
     next: str | None
+
+
+class SearchHit(msgspec.Struct, kw_only=True):
+    id: UUID
+    slug: str
+    title: str
+    subtitle: str
+    price: Decimal
+    published_at: datetime
+    author: AuthorRef
+    rank: float
+    snippet: str
+
+
+class TitleSuggestion(msgspec.Struct):
+    slug: str
+    title: str
+
+
+class SearchPage(msgspec.Struct):
+    """Ranked hits; `next` continues them. With no hit on the first page, `suggestions` offers
+    titles close to the query (a misspelling, say)."""
+
+    items: list[SearchHit]
+    next: str | None
+    suggestions: list[TitleSuggestion]

@@ -1,0 +1,43 @@
+-- Full-text search over live published books, and title suggestions for a misspelt query.
+
+-- name: search_books(q, tag, author_id, min_price, max_price, after_rank, after_id, limit)
+-- Books matching a websearch query ("quoted phrase", or, -word), best first: books_search_idx
+-- (GIN on the generated tsvector) finds the candidates, ts_rank orders them (title hits weigh
+-- A, subtitle B, description C), and keyset paging continues after (rank, id). Only the page's
+-- rows get a highlighted snippet, since ts_headline re-reads the text. Filters combine.
+WITH query AS MATERIALIZED (
+    SELECT websearch_to_tsquery('english', :q::text) AS tsq
+), hits AS (
+    SELECT b.id, ts_rank(b.search, query.tsq) AS rank
+    FROM books AS b, query
+    WHERE b.search @@ query.tsq
+      AND b.is_published AND b.deleted_at IS NULL
+      AND (:tag::text IS NULL OR EXISTS (
+              SELECT 1 FROM book_tags AS bt JOIN tags AS t ON t.id = bt.tag_id
+              WHERE bt.book_id = b.id AND t.slug = :tag::text))
+      AND (:author_id::uuid IS NULL OR b.author_id = :author_id::uuid)
+      AND (:min_price::numeric IS NULL OR b.price >= :min_price::numeric)
+      AND (:max_price::numeric IS NULL OR b.price <= :max_price::numeric)
+      AND (:after_rank::real IS NULL OR (ts_rank(b.search, query.tsq), b.id) < (:after_rank::real, :after_id::uuid))
+    ORDER BY rank DESC, b.id DESC
+    LIMIT :limit
+)
+SELECT b.id, b.slug, b.title, b.subtitle, b.price, b.published_at,
+       json_build_object('id', a.id, 'name', a.name) AS author,
+       hits.rank,
+       ts_headline('english', b.title || '. ' || b.subtitle || '. ' || b.description, query.tsq,
+                   'StartSel=<mark>, StopSel=</mark>, MaxWords=30, MinWords=10, MaxFragments=2') AS snippet
+FROM hits
+JOIN books AS b ON b.id = hits.id
+JOIN authors AS a ON a.id = b.author_id
+CROSS JOIN query
+ORDER BY hits.rank DESC, hits.id DESC;
+
+-- name: suggest_titles(q, limit)
+-- Titles of live published books with a word close to the query (for "did you mean"), closest
+-- first: books_title_trgm_idx serves <% at the application role's word similarity threshold.
+SELECT slug, title
+FROM books
+WHERE :q::text <% title AND is_published AND deleted_at IS NULL
+ORDER BY word_similarity(:q::text, title) DESC, id
+LIMIT :limit;
