@@ -1,5 +1,6 @@
 """HTTP routes of the catalog context: public reads, staff writes, reviews by signed-in users."""
 
+from collections.abc import AsyncIterator
 from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any
@@ -8,10 +9,12 @@ from uuid import UUID
 import msgspec
 from litestar import Controller, Request, Response, delete, get, patch, post, put
 from litestar.di import Provide
-from litestar.exceptions import NotFoundException, ValidationException
+from litestar.exceptions import HTTPException, NotFoundException, ValidationException
 from litestar.params import FromPath, JSONBody, QueryParameter
+from litestar.response import Stream
 
-from bookshop.catalog import repository
+from bookshop.catalog import importer, repository
+from bookshop.catalog.importer import ImportReport
 from bookshop.catalog.schemas import (
     Author,
     AuthorIn,
@@ -34,6 +37,13 @@ from bookshop.catalog.schemas import (
 from bookshop.http.auth import ensure_staff, provide_optional_caller
 from bookshop.http.dependencies import CurrentCaller, Db, OptionalCaller
 from bookshop.http.pagination import CursorError, Page, PageParams, decode_cursor, encode_cursor
+
+IMPORT_FORMATS: dict[str, importer.Format] = {
+    "application/x-ndjson": "ndjson",
+    "application/jsonl": "ndjson",
+    "text/csv": "csv",
+}
+IMPORT_MAX_BYTES = 64 * 1024 * 1024
 
 Limit = Annotated[int, QueryParameter(ge=1, le=100, description="Items per page, at most 100.")]
 After = Annotated[str | None, QueryParameter(description="The `next` cursor of the previous page.")]
@@ -162,6 +172,36 @@ class BookController(Controller):
             else None
         )
         return BookKeysetPage(items=items, next=next_cursor)
+
+    @post(
+        "/import",
+        status_code=200,
+        request_max_body_size=IMPORT_MAX_BYTES,
+        summary="Import books from NDJSON or CSV (staff): good rows land together, bad ones are reported by line.",
+        description="Send application/x-ndjson (one JSON object per line) or text/csv (a header line). Rows are "
+        "keyed by isbn: a known ISBN updates its book. The import runs in one transaction.",
+    )
+    async def import_books(self, db: Db, caller: CurrentCaller, request: Request[Any, Any, Any]) -> ImportReport:
+        ensure_staff(caller)
+        media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        format = IMPORT_FORMATS.get(media_type)
+        if format is None:
+            raise HTTPException(
+                status_code=415,
+                detail=f"Send one of {', '.join(sorted(IMPORT_FORMATS))}, not {media_type or 'nothing'}.",
+            )
+        data = await request.body()
+        async with db.connection() as conn:
+            return await importer.import_books(conn, rows=importer.parse(data, format))
+
+    @get("/export", summary="Every live book as NDJSON, streamed (the import's own shape).")
+    async def export_books(self, db: Db) -> Stream:
+        async def lines() -> AsyncIterator[bytes]:
+            async with db.connection() as conn:
+                async for chunk in importer.export_ndjson(conn):
+                    yield chunk
+
+        return Stream(lines(), media_type="application/x-ndjson")
 
     @get(
         "/search",

@@ -1,0 +1,127 @@
+"""Bulk import of books from NDJSON or CSV, and the export in the same shape.
+
+Rows are validated one by one as they stream in; good rows go through COPY into a staging
+table, and one upsert moves them into books, all in one transaction: an import lands whole or
+leaves nothing. Bad rows are reported with their line number and reason.
+"""
+
+import csv
+import io
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
+from typing import Any, Literal
+
+import msgspec
+
+from bookshop.catalog.schemas import BookIn, Isbn
+from bookshop.db.pool import Connection
+from bookshop.db.queries import queries
+
+Format = Literal["ndjson", "csv"]
+STAGED_COLUMNS = (
+    "line", "isbn", "slug", "title", "subtitle", "description", "author_id", "price", "stock", "is_published",
+    "published_at", "metadata",
+)  # fmt: skip
+
+
+class BookRow(BookIn, kw_only=True):
+    """One book of an import or export: a book as staff would create it, keyed by its ISBN."""
+
+    isbn: Isbn  # required here: imports upsert on it
+
+
+class Rejection(msgspec.Struct):
+    line: int
+    reason: str
+
+
+class ImportReport(msgspec.Struct):
+    inserted: int
+    updated: int
+    rejected: list[Rejection]
+
+
+Parsed = tuple[int, BookRow | str]  # a line number and its row, or why it is not one
+
+
+def _validated(line: int, fields: Any) -> Parsed:
+    try:
+        return line, msgspec.convert(fields, BookRow, strict=False)
+    except msgspec.ValidationError as error:
+        return line, str(error)
+
+
+def parse_ndjson(lines: Iterable[bytes]) -> Iterator[Parsed]:
+    """One JSON object per line; blank lines are skipped."""
+    for number, raw in enumerate(lines, start=1):
+        if not raw.strip():
+            continue
+        try:
+            fields = msgspec.json.decode(raw)
+        except msgspec.DecodeError as error:
+            yield number, f"not JSON: {error}"
+            continue
+        yield _validated(number, fields)
+
+
+def parse_csv(text: Iterable[str]) -> Iterator[Parsed]:
+    """A header line naming the fields; empty cells are absent fields; metadata holds JSON."""
+    reader = csv.DictReader(text)
+    for record in reader:
+        fields: dict[str, Any] = {key: value for key, value in record.items() if key and value not in ("", None)}
+        if "metadata" in fields:
+            try:
+                fields["metadata"] = msgspec.json.decode(fields["metadata"])
+            except msgspec.DecodeError:
+                yield reader.line_num, "metadata: not JSON"
+                continue
+        yield _validated(reader.line_num, fields)
+
+
+def parse(data: bytes, format: Format) -> Iterator[Parsed]:
+    if format == "ndjson":
+        return parse_ndjson(data.splitlines())
+    return parse_csv(io.StringIO(data.decode("utf-8-sig"), newline=""))
+
+
+async def import_books(
+    conn: Connection, *, rows: Iterable[Parsed], on_row: Callable[[], None] | None = None
+) -> ImportReport:
+    """Imports the good rows in one transaction and reports the bad ones."""
+    rejected: list[Rejection] = []
+
+    def staged() -> Iterator[tuple[Any, ...]]:
+        for line, row in rows:
+            if on_row is not None:
+                on_row()
+            if isinstance(row, str):
+                rejected.append(Rejection(line=line, reason=row))
+                continue
+            yield (
+                line, row.isbn, row.slug, row.title, row.subtitle, row.description, row.author_id, row.price,
+                row.stock, row.is_published, row.published_at, msgspec.json.encode(row.metadata).decode(),
+            )  # fmt: skip
+
+    async with conn.transaction():
+        await queries.catalog.create_book_import_table(conn)
+        await conn.copy_records_to_table("book_import", records=staged(), columns=STAGED_COLUMNS)
+        rejected += [Rejection(**row) async for row in queries.catalog.reject_staged_books(conn)]
+        counts = await queries.catalog.upsert_staged_books(conn)
+    rejected.sort(key=lambda rejection: rejection.line)
+    return ImportReport(inserted=counts["inserted"], updated=counts["updated"], rejected=rejected)
+
+
+async def export_ndjson(conn: Connection, *, batch_rows: int = 500) -> AsyncIterator[bytes]:
+    """Every live book as NDJSON, in chunks of batch_rows lines, from a server-side cursor."""
+    encoder = msgspec.json.Encoder()
+    chunk = bytearray()
+    rows = 0
+    async with queries.catalog.export_books_cursor(conn) as cursor:
+        async for record in cursor:
+            chunk += encoder.encode(msgspec.convert(dict(record), BookRow)) + b"\n"
+            rows += 1
+            if rows == batch_rows:
+                yield bytes(chunk)
+                chunk.clear()
+                rows = 0
+    if chunk:
+        yield bytes(chunk)
