@@ -104,6 +104,7 @@ async def test_author_stats_count_live_published_books_and_include_authors_with_
     ("fields", "field"),
     [
         ({"slug": "Not A Slug"}, "slug"),
+        ({"slug": "search"}, "slug"),
         ({"price": "-1"}, "price"),
         ({"price": "1.005"}, "price"),
         ({"isbn": "12345"}, "isbn"),

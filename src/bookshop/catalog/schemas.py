@@ -21,6 +21,13 @@ TagSlug = Annotated[str, msgspec.Meta(max_length=100, pattern=r"^[a-z0-9]+(-[a-z
 TagName = Annotated[str, msgspec.Meta(min_length=1, max_length=100, pattern=r"\S")]
 
 MAX_PRICE = Decimal("9999999999.99")  # numeric(12, 2)
+# Paths under /books that are not a book: a book with one of these slugs could not be read by slug.
+RESERVED_SLUGS = frozenset({"search", "export", "import"})
+
+
+def _check_slug(slug: str | msgspec.UnsetType) -> None:
+    if isinstance(slug, str) and slug in RESERVED_SLUGS:
+        raise ValueError(f"`slug` may not be {slug!r}: /books/{slug} is taken")
 
 
 def _check_price(price: Decimal | msgspec.UnsetType) -> None:
@@ -88,6 +95,7 @@ class BookIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
 
     def __post_init__(self) -> None:
         _check_price(self.price)
+        _check_slug(self.slug)
         if self.is_published and self.published_at is None:
             raise ValueError("`published_at` is required for a published book")
 
@@ -109,6 +117,7 @@ class BookUpdate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
 
     def __post_init__(self) -> None:
         _check_price(self.price)
+        _check_slug(self.slug)
 
 
 class Book(msgspec.Struct, kw_only=True):
