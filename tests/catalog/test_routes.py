@@ -255,19 +255,34 @@ async def test_keyset_pages_cover_every_book_once_newest_first(client: Client, s
 
 
 async def test_keyset_paging_is_stable_while_books_are_added(client: Client, staff: Account) -> None:
+    """Paging and inserting run at the same time: every book that was there is seen exactly once."""
     author_id = await add_author(client, staff)
-    for n in range(6):
+    for n in range(12):
         await add_book(client, staff, author_id, f"old-{n}", published_at=(EPOCH + timedelta(days=n)).isoformat())
-    first = (await client.get("/books", params={"limit": 2})).json()
-    for n in range(3):  # newer books arrive between pages
-        await add_book(client, staff, author_id, f"new-{n}", published_at=datetime.now(UTC).isoformat())
-    seen = [item["slug"] for item in first["items"]]
-    cursor = first["next"]
-    while cursor:
-        page = (await client.get("/books", params={"limit": 2, "after": cursor})).json()
-        seen += [item["slug"] for item in page["items"]]
-        cursor = page["next"]
-    assert seen == [f"old-{n}" for n in reversed(range(6))]
+
+    async def page_through() -> list[str]:
+        seen: list[str] = []
+        cursor = None
+        while True:
+            params: dict[str, Any] = {"limit": 2, **({"after": cursor} if cursor else {})}
+            page = (await client.get("/books", params=params)).json()
+            seen += [item["slug"] for item in page["items"]]
+            cursor = page["next"]
+            if not cursor:
+                return seen
+            await asyncio.sleep(0)
+
+    async def insert_newer() -> None:
+        for n in range(10):
+            # Newer than everything (they land ahead of the reader) and older than the oldest
+            # (they land behind it): either way, never a repeat or a gap among the old ones.
+            when = datetime.now(UTC) if n % 2 else EPOCH - timedelta(days=n + 1)
+            await add_book(client, staff, author_id, f"new-{n}", published_at=when.isoformat())
+
+    seen, _ = await asyncio.gather(page_through(), insert_newer())
+    old = [slug for slug in seen if slug.startswith("old-")]
+    assert old == [f"old-{n}" for n in reversed(range(12))]
+    assert len(seen) == len(set(seen))
 
 
 async def test_tampered_or_foreign_cursors_are_400(client: Client, staff: Account) -> None:
