@@ -14,12 +14,14 @@ import asyncpg
 import msgspec
 import psycopg
 from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
 from bookshop import demo
 from bookshop.accounts import repository
 from bookshop.accounts.schemas import Role, UserUpdate
 from bookshop.app import resolve_database_urls
+from bookshop.catalog import seed as catalog_seed
 from bookshop.db import admin, embedded, migrations
 from bookshop.db.admin import APP_ROLE, OWNER_ROLE
 from bookshop.db.pool import act_as, connect
@@ -157,12 +159,87 @@ def bootstrap(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def seed(settings: Settings, args: argparse.Namespace) -> int:
+    if args.books is not None:
+        if args.dataset:
+            console.print("give either a data set name (demo) or --books N, not both")
+            return 2
+        return seed_catalog(settings, args)
+    if args.dataset != "demo" or any(getattr(args, option) is not None for option in CATALOG_OPTIONS):
+        console.print("give a data set name (`bookshop seed demo`) or --books N (`bookshop seed --books 100000`)")
+        return 2
     dsn = resolve_database_urls(settings).app
     keys = _run(settings, dsn, lambda conn: demo.seed_if_empty(conn, pepper=settings.api_key_pepper))
     if keys is None:
         console.print("the database already has users: nothing seeded")
         return 1
     console.print(f"seeded the demo data set; demo API keys are in {demo.KEYS_FILE.resolve()}")
+    return 0
+
+
+CATALOG_OPTIONS = ("authors", "tags", "users", "reviews")
+SEED_PHASES: dict[catalog_seed.Phase, str] = {
+    "tags": "tags",
+    "authors": "authors",
+    "books": "books and their tags",
+    "customers": "customers",
+    "reviews": "reviews",
+    "analyze": "ANALYZE",
+}
+
+
+def seed_catalog(settings: Settings, args: argparse.Namespace) -> int:
+    """Generates a realistic catalog as the owner, with a progress bar per phase."""
+    try:
+        catalog = catalog_seed.plan(
+            books=args.books, authors=args.authors, tags=args.tags, users=args.users, reviews=args.reviews
+        )
+    except catalog_seed.SeedRefused as error:
+        console.print(f"[red]{error}[/red]")
+        return 2
+    dsn = owner_url(settings)  # loading data is owner work, like migrations and fixtures
+    # A run is a few dozen long statements in one transaction: no statement time limits.
+    loading = msgspec.structs.replace(settings, statement_timeout_ms=0, command_timeout=24 * 3600.0)
+    totals: dict[catalog_seed.Phase, int] = {
+        "tags": catalog.tags,
+        "authors": catalog.authors,
+        "books": catalog.books,
+        "customers": catalog.users,
+        "reviews": catalog.reviews,
+        "analyze": 1,
+    }
+    columns = (
+        TextColumn("{task.description:<22}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+    )
+    with Progress(*columns, console=console) as progress:
+        tasks = {
+            phase: progress.add_task(label, total=totals[phase], start=False) for phase, label in SEED_PHASES.items()
+        }
+
+        started: set[catalog_seed.Phase] = set()
+
+        def advance(phase: catalog_seed.Phase, rows: int) -> None:
+            if phase not in started:  # each bar times its own phase
+                started.add(phase)
+                progress.start_task(tasks[phase])
+            progress.advance(tasks[phase], rows)
+
+        try:
+            result = _run(loading, dsn, lambda conn: catalog_seed.generate(conn, catalog=catalog, progress=advance))
+        except catalog_seed.SeedRefused as error:
+            console.print(f"[red]{error}[/red]")
+            return 1
+        except asyncpg.UndefinedTableError as error:
+            console.print(f"[red]{error}[/red]: the schema is missing; run `bookshop migrate apply` first")
+            return 1
+    console.print(
+        f"added {result.books:,} books (numbers {result.first_book:,} to {result.last_book:,}) tagged"
+        f" {result.book_tags:,} times with {result.tags} tags, {result.authors:,} authors,"
+        f" {result.users:,} customers and {result.reviews:,} reviews in {result.seconds:.1f} s"
+    )
     return 0
 
 
@@ -192,6 +269,17 @@ def keys_create(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def count_argument(value: str) -> int:
+    """A non-negative whole number; 1_000_000 reads as a million."""
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {value!r}") from None
+    if number < 0:
+        raise argparse.ArgumentTypeError(f"must not be negative: {value}")
+    return number
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="bookshop", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -219,8 +307,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--admin-url", help="with bootstrap: a superuser URL on the server")
     p.set_defaults(handler=db)
 
-    p = commands.add_parser("seed", help="seed a data set into an empty database")
-    p.add_argument("dataset", choices=["demo"])
+    p = commands.add_parser(
+        "seed",
+        help="seed the demo data set into an empty database, or add a realistic catalog (--books N)",
+        description="`bookshop seed demo` seeds the demo accounts into an empty database. `bookshop seed --books N`"
+        " adds a generated catalog (authors, tags, books, customers, reviews) as the owner role, in one transaction.",
+    )
+    p.add_argument("dataset", nargs="?", choices=["demo"], help="the demo accounts")
+    p.add_argument("--books", type=count_argument, help="generate a catalog of N books")
+    p.add_argument("--users", type=count_argument, help="customers who write the reviews (default: books / 20)")
+    p.add_argument("--reviews", type=count_argument, help="reviews (default: one per book)")
+    p.add_argument("--authors", type=count_argument, help="authors (default: books / 8)")
+    p.add_argument("--tags", type=count_argument, help="tags, from a fixed list (default: 100, at most 600)")
     p.set_defaults(handler=seed)
 
     p = commands.add_parser("keys", help="API keys")

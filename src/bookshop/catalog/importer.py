@@ -8,6 +8,7 @@ leaves nothing. Bad rows are reported with their line number and reason.
 import csv
 import io
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
+from pathlib import Path
 from typing import Any, Literal
 
 import msgspec
@@ -125,3 +126,23 @@ async def export_ndjson(conn: Connection, *, batch_rows: int = 500) -> AsyncIter
                 rows = 0
     if chunk:
         yield bytes(chunk)
+
+
+def format_of(path: Path) -> Format:
+    """The format a file's name announces: .csv, or NDJSON for .ndjson, .jsonl and .json."""
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        return "csv"
+    if suffix in (".ndjson", ".jsonl", ".json"):
+        return "ndjson"
+    raise ValueError(f"{path.name}: name the file .ndjson, .jsonl or .csv")
+
+
+def parse_file(path: Path, format: Format) -> Iterator[Parsed]:
+    """The file's rows as they are read: constant memory whatever its size."""
+    if format == "ndjson":
+        with path.open("rb") as lines:
+            yield from parse_ndjson(lines)
+    else:
+        with path.open(newline="", encoding="utf-8-sig") as text:
+            yield from parse_csv(text)
