@@ -21,6 +21,7 @@ from bookshop import demo
 from bookshop.accounts import repository
 from bookshop.accounts.schemas import Role, UserUpdate
 from bookshop.app import resolve_database_urls
+from bookshop.catalog import importer
 from bookshop.catalog import seed as catalog_seed
 from bookshop.db import admin, embedded, migrations
 from bookshop.db.admin import APP_ROLE, OWNER_ROLE
@@ -243,6 +244,36 @@ def seed_catalog(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def import_books(settings: Settings, args: argparse.Namespace) -> int:
+    """Imports books from an NDJSON or CSV file in one transaction, with a progress bar; exits 1
+    when some rows were rejected (the good ones landed all the same)."""
+    path = Path(args.file)
+    try:
+        file_format = args.format or importer.format_of(path)
+        with path.open("rb") as counted:
+            lines = sum(1 for _ in counted)
+    except (ValueError, OSError) as error:
+        console.print(f"[red]{error}[/red]")
+        return 2
+    dsn = resolve_database_urls(settings).app
+    # One COPY and one upsert of the whole file: no statement time limit for this connection.
+    loading = msgspec.structs.replace(settings, statement_timeout_ms=0, command_timeout=24 * 3600.0)
+    columns = (TextColumn("importing {task.fields[name]}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=console) as progress:
+        task = progress.add_task("import", total=lines, name=path.name)
+        report = _run(
+            loading,
+            dsn,
+            lambda conn: importer.import_books(
+                conn, rows=importer.parse_file(path, file_format), on_row=lambda: progress.advance(task)
+            ),
+        )
+    console.print(f"inserted {report.inserted:,}, updated {report.updated:,}, rejected {len(report.rejected):,}")
+    for rejection in report.rejected:
+        console.print(f"  line {rejection.line}: {rejection.reason}")
+    return 1 if report.rejected else 0
+
+
 def keys_create(settings: Settings, args: argparse.Namespace) -> int:
     dsn = resolve_database_urls(settings).app
     role: Role = args.role
@@ -320,6 +351,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--authors", type=count_argument, help="authors (default: books / 8)")
     p.add_argument("--tags", type=count_argument, help="tags, from a fixed list (default: 100, at most 600)")
     p.set_defaults(handler=seed)
+
+    p = commands.add_parser("import", help="import data from a file")
+    p.add_argument("what", choices=["books"])
+    p.add_argument("file", help="an .ndjson/.jsonl or .csv file, keyed by isbn (the shape of GET /books/export)")
+    p.add_argument("--format", choices=["ndjson", "csv"], help="when the file's name does not say")
+    p.set_defaults(handler=import_books)
 
     p = commands.add_parser("keys", help="API keys")
     key_actions = p.add_subparsers(dest="action", required=True)
