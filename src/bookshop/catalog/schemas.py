@@ -195,14 +195,9 @@ class ReviewPage(msgspec.Struct):
     next: str | None
 
 
-class SearchHit(msgspec.Struct, kw_only=True):
-    id: UUID
-    slug: str
-    title: str
-    subtitle: str
-    price: Decimal
-    published_at: datetime
-    author: AuthorRef
+class SearchHit(BookItem, kw_only=True):
+    """A listed book that matched, with its rank and a highlighted snippet."""
+
     rank: float
     snippet: str
 
