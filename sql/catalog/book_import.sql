@@ -1,6 +1,12 @@
 -- Bulk import and export of books. An import stages its rows with COPY, rejects what the
 -- database alone can judge, and upserts the rest in one statement, all in one transaction.
 
+-- name: allow_long_import()$
+-- An import is one transaction whose upsert maintains every index of books for every row, so
+-- it may run far past the service's statement timeout: this lifts it to 30 minutes for this
+-- transaction only (is_local), leaving the pooled connection as it was.
+SELECT set_config('statement_timeout', '30min', true);
+
 -- name: create_book_import_table()!
 -- The staging table of one import: temporary and dropped at commit, so nothing of it outlives
 -- the import or reaches the next borrower of the pooled connection. metadata stays text here

@@ -10,7 +10,7 @@ from litestar.testing import AsyncTestClient
 from bookshop.catalog import importer
 from tests.accounts.test_routes import assert_problem
 from tests.catalog.test_routes import add_author
-from tests.conftest import Account
+from tests.conftest import Account, ClientFactory
 
 Client = AsyncTestClient[Any]
 NDJSON = {"content-type": "application/x-ndjson"}
@@ -122,6 +122,26 @@ async def test_an_import_that_fails_midway_leaves_nothing(
     response = await client.post("/books/import", content=ndjson(rows), headers={**staff.headers, **NDJSON})
     assert_problem(response, 422)
     assert await live_books(conn) == 0
+
+
+async def test_an_import_may_outlast_the_services_statement_timeout(
+    make_client: ClientFactory, staff: Account, conn: asyncpg.Connection
+) -> None:
+    # The upsert takes 0.5 s here, well past a 200 ms statement timeout: the import lifts it.
+    await conn.execute("""
+        CREATE FUNCTION slow_down() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN PERFORM pg_sleep(0.5); RETURN NULL; END $$;
+        CREATE TRIGGER slow_down BEFORE INSERT ON books FOR EACH STATEMENT EXECUTE FUNCTION slow_down();
+    """)
+    async with make_client(statement_timeout_ms=200) as client:
+        author = await add_author(client, staff)
+        rows = [book_row(n, author) for n in range(3)]
+        response = await client.post("/books/import", content=ndjson(rows), headers={**staff.headers, **NDJSON})
+        assert response.status_code == 200, response.text
+        assert response.json()["inserted"] == 3
+        # ... for the import's own transaction only: the connection is back to 200 ms after it.
+        assert (await client.get("/books/search", params={"q": "imported"})).status_code == 200
+    assert await live_books(conn) == 3
 
 
 async def test_import_needs_staff_and_a_known_format(client: Client, staff: Account, customer: Account) -> None:

@@ -103,6 +103,7 @@ async def import_books(
             )  # fmt: skip
 
     async with conn.transaction():
+        await queries.catalog.allow_long_import(conn)
         await queries.catalog.create_book_import_table(conn)
         await conn.copy_records_to_table("book_import", records=staged(), columns=STAGED_COLUMNS)
         rejected += [Rejection(**row) async for row in queries.catalog.reject_staged_books(conn)]
