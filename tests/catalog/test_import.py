@@ -127,13 +127,14 @@ async def test_an_import_that_fails_midway_leaves_nothing(
 async def test_an_import_may_outlast_the_services_statement_timeout(
     make_client: ClientFactory, staff: Account, conn: asyncpg.Connection
 ) -> None:
-    # The upsert takes 0.5 s here, well past a 200 ms statement timeout: the import lifts it.
+    # The upsert takes 0.5 s here, well past a 200 ms statement timeout on the server and a 300 ms
+    # command timeout in the client: the import lifts both, for its own statements only.
     await conn.execute("""
         CREATE FUNCTION slow_down() RETURNS trigger LANGUAGE plpgsql AS $$
         BEGIN PERFORM pg_sleep(0.5); RETURN NULL; END $$;
         CREATE TRIGGER slow_down BEFORE INSERT ON books FOR EACH STATEMENT EXECUTE FUNCTION slow_down();
     """)
-    async with make_client(statement_timeout_ms=200) as client:
+    async with make_client(statement_timeout_ms=200, command_timeout=0.3) as client:
         author = await add_author(client, staff)
         rows = [book_row(n, author) for n in range(3)]
         response = await client.post("/books/import", content=ndjson(rows), headers={**staff.headers, **NDJSON})

@@ -41,6 +41,9 @@ class ImportReport(msgspec.Struct):
     rejected: list[Rejection]
 
 
+# As long as allow_long_import lets the server run (sql/catalog/book_import.sql).
+IMPORT_TIMEOUT_SECONDS = 30 * 60.0
+
 Parsed = tuple[int, BookRow | str]  # a line number and its row, or why it is not one
 
 
@@ -102,12 +105,20 @@ async def import_books(
                 row.stock, row.is_published, row.published_at, msgspec.json.encode(row.metadata).decode(),
             )  # fmt: skip
 
+    catalog = queries.catalog
     async with conn.transaction():
-        await queries.catalog.allow_long_import(conn)
-        await queries.catalog.create_book_import_table(conn)
-        await conn.copy_records_to_table("book_import", records=staged(), columns=STAGED_COLUMNS)
-        rejected += [Rejection(**row) async for row in queries.catalog.reject_staged_books(conn)]
-        counts = await queries.catalog.upsert_staged_books(conn)
+        await catalog.allow_long_import(conn)
+        await catalog.create_book_import_table(conn)
+        # The long statements run with the import's own client-side timeout, in place of the
+        # pool's command_timeout; aiosql takes no per-call timeout, so they go through asyncpg
+        # with the SQL aiosql loaded from sql/catalog/book_import.sql.
+        await conn.copy_records_to_table(
+            "book_import", records=staged(), columns=STAGED_COLUMNS, timeout=IMPORT_TIMEOUT_SECONDS
+        )
+        refused = await conn.fetch(catalog.reject_staged_books.sql, timeout=IMPORT_TIMEOUT_SECONDS)
+        rejected += [Rejection(line=row["line"], reason=row["reason"]) for row in refused]
+        counts = await conn.fetchrow(catalog.upsert_staged_books.sql, timeout=IMPORT_TIMEOUT_SECONDS)
+    assert counts is not None  # an aggregate always returns its row
     rejected.sort(key=lambda rejection: rejection.line)
     return ImportReport(inserted=counts["inserted"], updated=counts["updated"], rejected=rejected)
 
