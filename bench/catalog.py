@@ -37,7 +37,6 @@ import asyncio
 import contextlib
 import gc
 import json
-import math
 import os
 import random
 import re
@@ -59,6 +58,7 @@ from uuid import UUID
 import asyncpg
 import httpx
 import msgspec
+from measure import percentile_ms, positive_float
 from recording import PROJECT_ROOT, command, display, machine_facts, now, record
 
 from bookshop.catalog import importer
@@ -371,12 +371,6 @@ class Report:
 
 
 # --- timing ----------------------------------------------------------------------------------
-
-
-def percentile_ms(sorted_seconds: Sequence[float], percent: float) -> float:
-    """Nearest-rank percentile of sorted durations in seconds, in milliseconds."""
-    rank = max(1, math.ceil(percent / 100 * len(sorted_seconds)))
-    return sorted_seconds[rank - 1] * 1000
 
 
 def timing(durations: Sequence[float]) -> Timing:
@@ -1311,13 +1305,6 @@ def positive_int(text: str) -> int:
     value = int(text.replace(",", "").replace("_", ""))
     if value < 1:
         raise argparse.ArgumentTypeError("must be at least 1")
-    return value
-
-
-def positive_float(text: str) -> float:
-    value = float(text)
-    if value <= 0:
-        raise argparse.ArgumentTypeError("must be above 0")
     return value
 
 

@@ -18,9 +18,7 @@ while the row count matches; the server is stopped at the end.
 
 import argparse
 import asyncio
-import math
 import random
-import statistics
 import sys
 import time
 import uuid
@@ -29,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import asyncpg
+from measure import Metrics, median_metrics, metrics, positive_float, positive_int, ratio
 from recording import command, display, machine_facts, now, record
 
 from bookshop.db import embedded, migrations
@@ -132,14 +131,6 @@ VARIANTS = (
 
 
 @dataclass(frozen=True)
-class Metrics:
-    ops_per_second: float
-    p50_ms: float
-    p95_ms: float
-    p99_ms: float
-
-
-@dataclass(frozen=True)
 class RoundResult:
     variant: str
     round: int
@@ -153,43 +144,6 @@ class DataSet:
     rows: int
     ids: list[uuid.UUID]
     postgresql: str
-
-
-def percentile_ms(sorted_seconds: Sequence[float], percent: float) -> float:
-    """Nearest-rank percentile of sorted durations in seconds, in milliseconds."""
-    rank = max(1, math.ceil(percent / 100 * len(sorted_seconds)))
-    return sorted_seconds[rank - 1] * 1000
-
-
-def metrics(latencies: list[float], seconds: float) -> Metrics:
-    if not latencies:
-        raise RuntimeError("no request completed in the measured window")
-    ordered = sorted(latencies)
-    return Metrics(
-        ops_per_second=len(ordered) / seconds,
-        p50_ms=percentile_ms(ordered, 50),
-        p95_ms=percentile_ms(ordered, 95),
-        p99_ms=percentile_ms(ordered, 99),
-    )
-
-
-def median_metrics(rounds: Sequence[RoundResult]) -> Metrics:
-    """The median of each figure over the rounds of one variant."""
-    return Metrics(
-        ops_per_second=statistics.median(r.metrics.ops_per_second for r in rounds),
-        p50_ms=statistics.median(r.metrics.p50_ms for r in rounds),
-        p95_ms=statistics.median(r.metrics.p95_ms for r in rounds),
-        p99_ms=statistics.median(r.metrics.p99_ms for r in rounds),
-    )
-
-
-def ratio(b: Metrics, a: Metrics) -> Metrics:
-    return Metrics(
-        ops_per_second=b.ops_per_second / a.ops_per_second,
-        p50_ms=b.p50_ms / a.p50_ms,
-        p95_ms=b.p95_ms / a.p95_ms,
-        p99_ms=b.p99_ms / a.p99_ms,
-    )
 
 
 # --- data set --------------------------------------------------------------------------------
@@ -316,7 +270,7 @@ class Report:
 
 def variant_report(variant: Variant, rounds: Sequence[RoundResult]) -> VariantReport:
     mine = [r for r in rounds if r.variant == variant.name]
-    return VariantReport(variant.description, mine[0].reset_query, median_metrics(mine), mine)
+    return VariantReport(variant.description, mine[0].reset_query, median_metrics([r.metrics for r in mine]), mine)
 
 
 def build_report(data: DataSet, rounds: list[RoundResult], args: argparse.Namespace, argv: Sequence[str]) -> Report:
@@ -380,20 +334,6 @@ Per round, ops/s: {per_round}.
 
 
 # --- main ------------------------------------------------------------------------------------
-
-
-def positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError("must be at least 1")
-    return value
-
-
-def positive_float(text: str) -> float:
-    value = float(text)
-    if value <= 0:
-        raise argparse.ArgumentTypeError("must be above 0")
-    return value
 
 
 def parse_args(argv: Sequence[str]) -> argparse.Namespace:
