@@ -208,8 +208,11 @@ def test_serve_from_nothing_starts_the_embedded_database_with_demo_data(tmp_path
         assert not any(character.isdigit() for character in server_header), server_header  # no version
         admin_key = (tmp_path / ".demo-keys.txt").read_text().splitlines()[1].split()[2]
         page = get_json(f"http://127.0.0.1:{port}/users?per_page=5", admin_key)
-        assert page["total"] == 27
+        assert page["total"] == 27 + 20  # the demo accounts and the demo catalog's reviewers
         assert len(page["items"]) == 5
+        books = get_json(f"http://127.0.0.1:{port}/books?limit=3")
+        assert len(books["items"]) == 3
+        assert books["next"]
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         output, _ = server.communicate(timeout=30)

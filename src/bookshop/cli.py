@@ -47,6 +47,9 @@ def _run(settings: Settings, dsn: str, work: Callable[[Any], Coroutine[Any, Any,
     return asyncio.run(main())
 
 
+DEMO_CATALOG = catalog_seed.plan(books=400, users=20)
+
+
 def serve(settings: Settings, args: argparse.Namespace) -> int:
     from granian import Granian
     from granian.constants import Interfaces
@@ -66,7 +69,12 @@ def serve(settings: Settings, args: argparse.Namespace) -> int:
             console.print(f"applied {len(applied)} migration(s): {', '.join(applied)}")
         seeded = _run(settings, urls.app, lambda conn: demo.seed_if_empty(conn, pepper=settings.api_key_pepper))
         if seeded:
-            console.print(f"seeded the demo data set ({len(seeded)} demo API keys)")
+            # A small generated catalog, so the first `curl /books` has something to show.
+            books = _run(settings, urls.owner, lambda conn: catalog_seed.generate(conn, catalog=DEMO_CATALOG))
+            console.print(
+                f"seeded the demo data set: {len(seeded)} demo API keys, {books.books} books by {books.authors}"
+                f" authors with {books.reviews} reviews"
+            )
     base = f"http://{settings.host}:{settings.port}"
     console.print(f"[bold]bookshop[/bold] serving on {base} with {settings.workers} worker(s)")
     console.print(f"  API docs      {base}/schema   (OpenAPI JSON: {base}/schema/openapi.json)")
