@@ -59,7 +59,7 @@ import asyncpg
 import httpx
 import msgspec
 from measure import percentile_ms, positive_float
-from recording import PROJECT_ROOT, command, display, machine_facts, now, record
+from recording import PROJECT_ROOT, command, display, machine_facts, now, publish
 
 from bookshop.catalog import importer
 from bookshop.catalog.seed import COMMON_WORDS, RARE_WORDS
@@ -1368,10 +1368,7 @@ def main(argv: Sequence[str]) -> None:
         report = asyncio.run(benchmark(urls, reused, generation, rebuild_seconds, args, argv))
     finally:
         embedded.stop(PGDATA)
-    print()
-    print(table(report))
-    results_json, results_readme = record(report.benchmark, report, readme_section(report))
-    print(f"\nwritten: {display(results_json)}, {display(results_readme)}")
+    publish(report.benchmark, report, table=table(report), section=readme_section(report))
 
 
 if __name__ == "__main__":

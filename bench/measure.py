@@ -65,3 +65,10 @@ def positive_float(text: str) -> float:
     if value <= 0:
         raise argparse.ArgumentTypeError("must be above 0")
     return value
+
+
+def add_load_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of a pool benchmark's load: clients, seconds per round, rounds per variant."""
+    parser.add_argument("--clients", type=positive_int, default=16, help="concurrent clients (16)")
+    parser.add_argument("--seconds", type=positive_float, default=10.0, help="measured seconds per round (10)")
+    parser.add_argument("--rounds", type=positive_int, default=2, help="rounds per variant, alternating (2)")

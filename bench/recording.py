@@ -96,3 +96,11 @@ def record(name: str, report: "Mapping[str, Any] | DataclassInstance", section_m
     with results_readme.open("a") as readme:
         readme.write(section_markdown)
     return results_json, results_readme
+
+
+def publish(name: str, report: "Mapping[str, Any] | DataclassInstance", *, table: str, section: str) -> None:
+    """Prints the summary table, records the run in bench/results/, and says where."""
+    print()
+    print(table)
+    results_json, results_readme = record(name, report, section)
+    print(f"\nwritten: {display(results_json)}, {display(results_readme)}")

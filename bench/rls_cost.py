@@ -37,8 +37,8 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
-from measure import Metrics, median_metrics, metrics, positive_float, positive_int, ratio
-from recording import command, display, machine_facts, now, record
+from measure import Metrics, add_load_arguments, median_metrics, metrics, positive_int, ratio
+from recording import command, machine_facts, now, publish
 
 from bookshop.db import embedded, migrations
 from bookshop.db.pool import Database, create_pool
@@ -508,9 +508,7 @@ Per round, ops/s: {per_round}.
 def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.partition("\n")[0] if __doc__ else None)
     parser.add_argument("--users", type=positive_int, default=100_000, help="users, 5 settings each (100,000)")
-    parser.add_argument("--clients", type=positive_int, default=16, help="concurrent clients (16)")
-    parser.add_argument("--seconds", type=positive_float, default=10.0, help="measured seconds per round (10)")
-    parser.add_argument("--rounds", type=positive_int, default=2, help="rounds per variant, alternating (2)")
+    add_load_arguments(parser)
     return parser.parse_args(argv)
 
 
@@ -531,10 +529,7 @@ def main(argv: Sequence[str]) -> None:
         report = asyncio.run(benchmark(urls, args, argv))
     finally:
         embedded.stop(PGDATA)
-    print()
-    print(table(report))
-    results_json, results_readme = record(report.benchmark, report, readme_section(report))
-    print(f"\nwritten: {display(results_json)}, {display(results_readme)}")
+    publish(report.benchmark, report, table=table(report), section=readme_section(report))
 
 
 if __name__ == "__main__":

@@ -42,7 +42,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from recording import PROJECT_ROOT, command, display, machine_facts, now, record
+from recording import PROJECT_ROOT, command, machine_facts, now, publish
 
 POLL_SECONDS = 0.05
 EMPTY_CACHE_TIMEOUT = 300.0
@@ -421,10 +421,7 @@ def main(argv: Sequence[str]) -> None:
         scenarios=results,
         skipped=[EMPTY_CACHE.name] if args.skip_empty_cache else [],
     )
-    print()
-    print(table(report))
-    results_json, results_readme = record(report.benchmark, report, readme_section(report))
-    print(f"\nwritten: {display(results_json)}, {display(results_readme)}")
+    publish(report.benchmark, report, table=table(report), section=readme_section(report))
 
 
 if __name__ == "__main__":
