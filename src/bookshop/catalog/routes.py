@@ -1,9 +1,9 @@
 """HTTP routes of the catalog context: public reads, staff writes, reviews by signed-in users."""
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from datetime import datetime
 from decimal import Decimal
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 from uuid import UUID
 
 import msgspec
@@ -36,9 +36,7 @@ from bookshop.catalog.schemas import (
 )
 from bookshop.http.auth import ensure_staff, provide_optional_caller
 from bookshop.http.dependencies import CurrentCaller, Db, OptionalCaller
-from bookshop.http.pagination import CursorError, Page, PageParams, decode_cursor, encode_cursor
-
-T = TypeVar("T")
+from bookshop.http.pagination import After, Limit, Page, PageParams, next_cursor, read_cursor
 
 IMPORT_FORMATS: dict[str, importer.Format] = {
     "application/x-ndjson": "ndjson",
@@ -47,37 +45,9 @@ IMPORT_FORMATS: dict[str, importer.Format] = {
 }
 IMPORT_MAX_BYTES = 64 * 1024 * 1024
 
-Limit = Annotated[int, QueryParameter(ge=1, le=100, description="Items per page, at most 100.")]
-After = Annotated[str | None, QueryParameter(description="The `next` cursor of the previous page.")]
 AuthorSearch = Annotated[
     str | None, QueryParameter(min_length=1, max_length=200, description="A name, a fragment of one, or a near miss.")
 ]
-
-
-def _cursor_secret(request: Request[Any, Any, Any]) -> str:
-    # Cursors are signed so that a changed one is refused; the pepper is a server secret already.
-    return f"{request.app.state.settings.api_key_pepper}:cursor"
-
-
-def _read_cursor(
-    request: Request[Any, Any, Any], after: str | None, *, size: int, parse: Callable[[list[str]], T]
-) -> T | None:
-    """Where a keyset page starts: the sort key in `after`, parsed; 400 naming `after` for a
-    cursor this service did not issue, or that was changed."""
-    if after is None:
-        return None
-    try:
-        return parse(decode_cursor(after, secret=_cursor_secret(request), size=size))
-    except (CursorError, ValueError):
-        raise ValidationException(
-            detail="The cursor is not one this service issued.",
-            extra=[{"key": "after", "message": "Malformed or altered cursor", "source": "query"}],
-        ) from None
-
-
-def _next_cursor(request: Request[Any, Any, Any], last_key: list[str] | None) -> str | None:
-    """The cursor after a full page's last row; None when the page was the last one."""
-    return None if last_key is None else encode_cursor(last_key, secret=_cursor_secret(request))
 
 
 def _book_not_found(key: object) -> NotFoundException:
@@ -172,14 +142,12 @@ class BookController(Controller):
         if page is not None:
             async with db.connection() as conn:
                 return await repository.list_books_page(conn, params=PageParams(page=page, per_page=per_page))
-        position = _read_cursor(
-            request, after, size=2, parse=lambda key: (datetime.fromisoformat(key[0]), UUID(key[1]))
-        )
+        position = read_cursor(request, after, size=2, parse=lambda key: (datetime.fromisoformat(key[0]), UUID(key[1])))
         async with db.connection() as conn:
             items = await repository.list_books(conn, after=position, limit=limit)
         last = items[-1] if len(items) == limit else None
         next_key = [last.published_at.isoformat(), str(last.id)] if last else None
-        return BookKeysetPage(items=items, next=_next_cursor(request, next_key))
+        return BookKeysetPage(items=items, next=next_cursor(request, next_key))
 
     @post(
         "/import",
@@ -229,7 +197,7 @@ class BookController(Controller):
         limit: Limit = 20,
         after: After = None,
     ) -> SearchPage:
-        position = _read_cursor(request, after, size=2, parse=lambda key: (float(key[0]), UUID(key[1])))
+        position = read_cursor(request, after, size=2, parse=lambda key: (float(key[0]), UUID(key[1])))
         async with db.connection() as conn:
             hits = await repository.search_books(
                 conn,
@@ -244,7 +212,7 @@ class BookController(Controller):
             suggestions = await repository.suggest_titles(conn, text=q, limit=5) if not hits and after is None else []
         last = hits[-1] if len(hits) == limit else None
         next_key = [repr(last.rank), str(last.id)] if last else None
-        return SearchPage(items=hits, next=_next_cursor(request, next_key), suggestions=suggestions)
+        return SearchPage(items=hits, next=next_cursor(request, next_key), suggestions=suggestions)
 
     @get(
         "/{id_or_slug:str}",
@@ -339,11 +307,11 @@ class BookController(Controller):
     async def list_reviews(
         self, db: Db, request: Request[Any, Any, Any], book_id: FromPath[UUID], limit: Limit = 20, after: After = None
     ) -> ReviewPage:
-        position = _read_cursor(request, after, size=1, parse=lambda key: UUID(key[0]))
+        position = read_cursor(request, after, size=1, parse=lambda key: UUID(key[0]))
         async with db.connection() as conn:
             items = await repository.list_reviews(conn, book_id=book_id, after=position, limit=limit)
         next_key = [str(items[-1].id)] if len(items) == limit else None
-        return ReviewPage(items=items, next=_next_cursor(request, next_key))
+        return ReviewPage(items=items, next=next_cursor(request, next_key))
 
 
 class TagController(Controller):

@@ -56,6 +56,15 @@ class Problem(msgspec.Struct, omit_defaults=True):
     errors: list[FieldError] | None = None
 
 
+class ProblemError(HTTPException):
+    """A refusal a route words itself: its own problem kind, and the fields at fault."""
+
+    def __init__(self, status_code: int, kind: str, *, detail: str, errors: list[FieldError] | None = None) -> None:
+        super().__init__(status_code=status_code, detail=detail)
+        self.kind = kind
+        self.errors = errors
+
+
 def problem_response(
     status: int,
     kind: str,
@@ -106,6 +115,8 @@ def _kind_of(status: int) -> str:
 
 def handle_http_exception(request: Request[Any, Any, Any], exc: HTTPException) -> Response[bytes]:
     status = exc.status_code
+    if isinstance(exc, ProblemError):
+        return problem_response(status, exc.kind, detail=exc.detail, errors=exc.errors)
     if isinstance(exc, ValidationException):
         errors = [_field_error(item) for item in exc.extra or [] if isinstance(item, dict)]
         if not errors and (missing := _MISSING_PARAMETER.search(exc.detail)):

@@ -4,9 +4,12 @@ import base64
 import binascii
 import hashlib
 import hmac
-from typing import Annotated, Generic, TypeVar
+from collections.abc import Callable
+from typing import Annotated, Any, Generic, TypeVar
 
 import msgspec
+from litestar import Request
+from litestar.exceptions import ValidationException
 from litestar.params import QueryParameter
 
 T = TypeVar("T")
@@ -14,6 +17,10 @@ T = TypeVar("T")
 MAX_PER_PAGE = 100
 # Keeps OFFSET well inside bigint, whatever page number a client sends.
 MAX_PAGE = 1_000_000
+
+# The query parameters of every keyset page.
+Limit = Annotated[int, QueryParameter(ge=1, le=100, description="Items per page, at most 100.")]
+After = Annotated[str | None, QueryParameter(description="The `next` cursor of the previous page.")]
 
 
 class PageParams(msgspec.Struct, frozen=True):
@@ -76,3 +83,29 @@ def decode_cursor(token: str, *, secret: str, size: int) -> list[str]:
     if len(values) != size:
         raise CursorError
     return values
+
+
+def _cursor_secret(request: Request[Any, Any, Any]) -> str:
+    # Cursors are signed so that a changed one is refused; the pepper is a server secret already.
+    return f"{request.app.state.settings.api_key_pepper}:cursor"
+
+
+def read_cursor(
+    request: Request[Any, Any, Any], after: str | None, *, size: int, parse: Callable[[list[str]], T]
+) -> T | None:
+    """Where a keyset page starts: the sort key in `after`, parsed; 400 naming `after` for a
+    cursor this service did not issue, or that was changed."""
+    if after is None:
+        return None
+    try:
+        return parse(decode_cursor(after, secret=_cursor_secret(request), size=size))
+    except (CursorError, ValueError):
+        raise ValidationException(
+            detail="The cursor is not one this service issued.",
+            extra=[{"key": "after", "message": "Malformed or altered cursor", "source": "query"}],
+        ) from None
+
+
+def next_cursor(request: Request[Any, Any, Any], last_key: list[str] | None) -> str | None:
+    """The cursor after a full page's last row; None when the page was the last one."""
+    return None if last_key is None else encode_cursor(last_key, secret=_cursor_secret(request))
