@@ -22,6 +22,9 @@ from bookshop.http.dependencies import provide_database
 from bookshop.http.errors import EXCEPTION_HANDLERS
 from bookshop.http.health import HealthController
 from bookshop.http.security import DOCS_PATH, cors_config, rate_limit_config, security_headers
+from bookshop.jobs.routes import AdminJobController
+from bookshop.ops.routes import AdminEventController
+from bookshop.orders.routes import InvoiceController, MyOrderController, OrderController
 from bookshop.settings import DEVELOPMENT_PEPPER, Settings
 
 logger = logging.getLogger("bookshop")
@@ -62,6 +65,11 @@ def create_app(settings: Settings | None = None) -> Litestar:
             AuthorController,
             BookController,
             TagController,
+            OrderController,
+            MyOrderController,
+            InvoiceController,
+            AdminJobController,
+            AdminEventController,
         ],
         dependencies={
             "db": Provide(provide_database, sync_to_thread=False),

@@ -1,8 +1,10 @@
-"""The `bookshop` command: serve, migrate, db, seed, keys."""
+"""The `bookshop` command: serve, worker, migrate, db, seed, import, keys."""
 
 import argparse
 import asyncio
+import logging
 import os
+import signal
 import subprocess
 import sys
 from collections.abc import Callable, Coroutine, Sequence
@@ -27,6 +29,7 @@ from bookshop.db import admin, embedded, migrations
 from bookshop.db.admin import APP_ROLE, OWNER_ROLE
 from bookshop.db.pool import act_as, connect
 from bookshop.db.urls import libpq_url, user_of, yoyo_url
+from bookshop.jobs.worker import WorkerOptions, run_worker
 from bookshop.settings import Settings, SettingsError
 
 console = Console(stderr=True, soft_wrap=True)
@@ -94,6 +97,31 @@ def serve(settings: Settings, args: argparse.Namespace) -> int:
         workers=settings.workers,
         log_level=settings.log_level.lower(),  # type: ignore[arg-type]
     ).serve()
+    return 0
+
+
+def worker(settings: Settings, args: argparse.Namespace) -> int:
+    """Works the job queue until SIGTERM or Ctrl-C, then finishes the jobs in hand and exits."""
+    from bookshop.jobs.handlers import HANDLERS
+
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    options = WorkerOptions(
+        queue=args.queue,
+        concurrency=args.concurrency,
+        poll_interval=args.poll_interval,
+        lease_seconds=args.visibility_timeout,
+        backoff_seconds=args.backoff,
+    )
+    dsn = resolve_database_urls(settings).app
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for stop_signal in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(stop_signal, stop.set)
+        await run_worker(settings, dsn=dsn, handlers=HANDLERS, options=options, stop=stop)
+
+    asyncio.run(main())
     return 0
 
 
@@ -319,6 +347,23 @@ def count_argument(value: str) -> int:
     return number
 
 
+def positive_int(value: str) -> int:
+    number = count_argument(value)
+    if number == 0:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return number
+
+
+def positive_float(value: str) -> float:
+    try:
+        number = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {value!r}") from None
+    if not number > 0:
+        raise argparse.ArgumentTypeError(f"must be above 0: {value}")
+    return number
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="bookshop", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -328,6 +373,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, help="port (default: PORT or 8000)")
     p.add_argument("--workers", type=int, help="worker processes (default: WORKERS or 1)")
     p.set_defaults(handler=serve)
+
+    p = commands.add_parser("worker", help="run jobs from the queue until SIGTERM (then finish those in hand)")
+    p.add_argument("--concurrency", type=positive_int, default=8, help="jobs claimed and run at once (default 8)")
+    p.add_argument("--queue", default="default", help="the queue to work (default: default)")
+    p.add_argument(
+        "--poll-interval", type=positive_float, default=5.0, help="seconds between polls when no NOTIFY comes (5)"
+    )
+    p.add_argument(
+        "--visibility-timeout",
+        type=positive_float,
+        default=300.0,
+        help="seconds a claim holds: a job whose worker died is claimed again after it (300)",
+    )
+    p.add_argument("--backoff", type=positive_float, default=2.0, help="first retry delay in seconds, doubling (2)")
+    p.set_defaults(handler=worker)
 
     p = commands.add_parser("migrate", help="apply, roll back or list migrations (under yoyo's lock)")
     actions = p.add_subparsers(dest="action", required=True)

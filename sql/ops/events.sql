@@ -1,0 +1,17 @@
+-- The audit log: who did what to which subject, appended in the transaction that did it.
+
+-- name: record_event(actor, kind, subject, payload)!
+-- Appends one event; the application role may insert into events and nothing else.
+INSERT INTO events (actor, kind, subject, payload)
+VALUES (:actor, :kind, :subject, :payload);
+
+-- name: list_events(kind, since, until, after, limit)
+-- Events in [since, until), newest first by keyset on id, of one kind or all: the BRIN index
+-- on occurred_at narrows the scan to the block ranges of the window.
+SELECT id, occurred_at, actor, kind, subject, payload
+FROM events
+WHERE occurred_at >= :since AND occurred_at < :until
+  AND (:kind::text IS NULL OR kind = :kind::text)
+  AND (:after::bigint IS NULL OR id < :after::bigint)
+ORDER BY id DESC
+LIMIT :limit;

@@ -1,0 +1,223 @@
+"""HTTP routes of the orders context: placing, reading and cancelling orders; invoices."""
+
+from datetime import datetime
+from typing import Annotated, Any
+from uuid import UUID
+
+from litestar import Controller, Request, Response, delete, get, post
+from litestar.exceptions import NotFoundException, PermissionDeniedException
+from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
+
+from bookshop.accounts.schemas import Caller
+from bookshop.db.pool import Connection
+from bookshop.http.auth import ensure_staff
+from bookshop.http.dependencies import CurrentCaller, Db
+from bookshop.http.errors import FieldError, ProblemError
+from bookshop.http.pagination import After, Limit, next_cursor, read_cursor
+from bookshop.orders import repository
+from bookshop.orders.schemas import Invoice, InvoicePage, Order, OrderIn, OrderPage, OrderStatus
+
+IdempotencyKey = Annotated[
+    str,
+    HeaderParameter(
+        name="Idempotency-Key",
+        min_length=1,
+        max_length=200,
+        description="Any unique string per order, e.g. a UUID: a retry with the same key and body returns the "
+        "same order instead of placing another.",
+    ),
+]
+IncludeVoided = Annotated[bool, QueryParameter(description="Staff only: show a voided invoice too.")]
+
+
+def _actor(caller: Caller) -> str:
+    return f"user:{caller.user_id}"
+
+
+def _owner(caller: Caller) -> UUID | None:
+    """Whose rows a caller may reach: their own, or anyone's (None) for staff."""
+    return None if caller.is_staff else caller.user_id
+
+
+def _order_not_found(order_id: UUID) -> NotFoundException:
+    return NotFoundException(detail=f"No order {order_id}.")
+
+
+def _refused_change(order_id: UUID, status: OrderStatus, action: str) -> ProblemError:
+    return ProblemError(409, "order-state-conflict", detail=f"Order {order_id} is {status}: it cannot be {action}.")
+
+
+async def _order_after(conn: Connection, order_id: UUID) -> Order:
+    order = await repository.get_order(conn, order_id=order_id, owner=None)
+    assert order is not None  # the caller just changed it, in this transaction
+    return order
+
+
+class OrderController(Controller):
+    path = "/orders"
+    tags = ["orders"]
+
+    @post(
+        "/",
+        summary="Place an order: stock for every line or nothing; 409 names the books that are short.",
+        description="Send an Idempotency-Key header. The same key and body again returns the same order (200, "
+        "Idempotent-Replayed: true); the same key with another body is 422.",
+    )
+    async def place_order(
+        self, db: Db, caller: CurrentCaller, idempotency_key: IdempotencyKey, data: JSONBody[OrderIn]
+    ) -> Response[Order]:
+        try:
+            async with db.transaction(caller) as conn:
+                order_id, placed = await repository.place_order(
+                    conn, user_id=caller.user_id, idempotency_key=idempotency_key, lines=data.lines
+                )
+                order = await _order_after(conn, order_id)
+        except repository.IdempotencyKeyReused:
+            raise ProblemError(
+                422,
+                "idempotency-key-reused",
+                detail="This Idempotency-Key already placed an order with other lines; use a new key.",
+                errors=[FieldError(field="Idempotency-Key", message="Already used for another order", source="header")],
+            ) from None
+        except repository.BooksUnavailable as unavailable:
+            line_of = {line.book_id: index for index, line in enumerate(data.lines)}
+            raise ProblemError(
+                422,
+                "books-unavailable",
+                detail="Some books cannot be ordered: " + ", ".join(map(str, unavailable.book_ids)),
+                errors=[
+                    FieldError(field=f"lines[{line_of[book_id]}].book_id", message=f"No book {book_id} for sale")
+                    for book_id in unavailable.book_ids
+                ],
+            ) from None
+        except repository.StockShort as short:
+            line_of = {line.book_id: index for index, line in enumerate(data.lines)}
+            raise ProblemError(
+                409,
+                "insufficient-stock",
+                detail="Not enough stock for: " + ", ".join(str(s.book_id) for s in short.shortfalls),
+                errors=[
+                    FieldError(
+                        field=f"lines[{line_of[s.book_id]}].quantity",
+                        message=f"Book {s.book_id}: {s.available} left, {s.wanted} wanted",
+                    )
+                    for s in short.shortfalls
+                ],
+            ) from None
+        if placed:
+            return Response(order, status_code=201)
+        return Response(order, status_code=200, headers={"Idempotent-Replayed": "true"})
+
+    @get("/{order_id:uuid}", summary="An order with its lines (yours; staff: any).")
+    async def get_order(self, db: Db, caller: CurrentCaller, order_id: FromPath[UUID]) -> Order:
+        async with db.transaction(caller) as conn:
+            order = await repository.get_order(conn, order_id=order_id, owner=_owner(caller))
+        if order is None:
+            raise _order_not_found(order_id)
+        return order
+
+    @post("/{order_id:uuid}/cancel", status_code=200, summary="Cancel a pending or paid order; restocks it.")
+    async def cancel_order(self, db: Db, caller: CurrentCaller, order_id: FromPath[UUID]) -> Order:
+        async with db.transaction(caller) as conn:
+            try:
+                refused = await repository.cancel_order(
+                    conn, order_id=order_id, owner=_owner(caller), actor=_actor(caller)
+                )
+            except LookupError:
+                raise _order_not_found(order_id) from None
+            if refused is not None:
+                raise _refused_change(order_id, refused, "cancelled")
+            return await _order_after(conn, order_id)
+
+    @post("/{order_id:uuid}/pay", status_code=200, summary="Mark a pending order paid (staff).")
+    async def pay_order(self, db: Db, caller: CurrentCaller, order_id: FromPath[UUID]) -> Order:
+        return await self._advance(db, caller, order_id, allowed_from="pending", to="paid")
+
+    @post("/{order_id:uuid}/ship", status_code=200, summary="Mark a paid order shipped (staff).")
+    async def ship_order(self, db: Db, caller: CurrentCaller, order_id: FromPath[UUID]) -> Order:
+        return await self._advance(db, caller, order_id, allowed_from="paid", to="shipped")
+
+    async def _advance(
+        self, db: Db, caller: Caller, order_id: UUID, *, allowed_from: OrderStatus, to: OrderStatus
+    ) -> Order:
+        ensure_staff(caller)
+        async with db.transaction(caller) as conn:
+            try:
+                refused = await repository.change_status(
+                    conn, order_id=order_id, owner=None, allowed_from=[allowed_from], to=to
+                )
+            except LookupError:
+                raise _order_not_found(order_id) from None
+            if refused is not None:
+                raise _refused_change(order_id, refused, f"marked {to}")
+            return await _order_after(conn, order_id)
+
+    @get("/{order_id:uuid}/invoice", summary="An order's invoice (yours; staff: any, voided ones on request).")
+    async def get_order_invoice(
+        self, db: Db, caller: CurrentCaller, order_id: FromPath[UUID], include_voided: IncludeVoided = False
+    ) -> Invoice:
+        _check_include_voided(caller, include_voided)
+        async with db.transaction(caller) as conn:
+            invoice = await repository.get_order_invoice(
+                conn, order_id=order_id, owner=_owner(caller), include_voided=include_voided
+            )
+        if invoice is None:
+            raise NotFoundException(detail=f"Order {order_id} has no invoice (yet, or it was voided).")
+        return invoice
+
+
+class MyOrderController(Controller):
+    path = "/me/orders"
+    tags = ["orders"]
+
+    @get("/", summary="Your orders, newest first, by keyset.")
+    async def list_my_orders(
+        self, db: Db, caller: CurrentCaller, request: Request[Any, Any, Any], limit: Limit = 20, after: After = None
+    ) -> OrderPage:
+        position = read_cursor(request, after, size=1, parse=lambda key: UUID(key[0]))
+        async with db.transaction(caller) as conn:
+            items = await repository.list_user_orders(conn, user_id=caller.user_id, after=position, limit=limit)
+        next_key = [str(items[-1].id)] if len(items) == limit else None
+        return OrderPage(items=items, next=next_cursor(request, next_key))
+
+
+def _check_include_voided(caller: Caller, include_voided: bool) -> None:
+    if include_voided and not caller.is_staff:
+        raise PermissionDeniedException(detail="Only staff may see voided invoices.")
+
+
+class InvoiceController(Controller):
+    path = "/invoices"
+    tags = ["orders"]
+
+    @get("/", summary="Live invoices newest first, by keyset (staff).")
+    async def list_invoices(
+        self, db: Db, caller: CurrentCaller, request: Request[Any, Any, Any], limit: Limit = 20, after: After = None
+    ) -> InvoicePage:
+        ensure_staff(caller)
+        position = read_cursor(request, after, size=2, parse=lambda key: (datetime.fromisoformat(key[0]), UUID(key[1])))
+        async with db.transaction(caller) as conn:
+            items = await repository.list_live_invoices(conn, after=position, limit=limit)
+        last = items[-1] if len(items) == limit else None
+        next_key = [last.issued_at.isoformat(), str(last.id)] if last else None
+        return InvoicePage(items=items, next=next_cursor(request, next_key))
+
+    @get("/{invoice_id:uuid}", summary="One invoice (yours; staff: any, voided ones on request).")
+    async def get_invoice(
+        self, db: Db, caller: CurrentCaller, invoice_id: FromPath[UUID], include_voided: IncludeVoided = False
+    ) -> Invoice:
+        _check_include_voided(caller, include_voided)
+        async with db.transaction(caller) as conn:
+            invoice = await repository.get_invoice(
+                conn, invoice_id=invoice_id, owner=_owner(caller), include_voided=include_voided
+            )
+        if invoice is None:
+            raise NotFoundException(detail=f"No invoice {invoice_id}.")
+        return invoice
+
+    @delete("/{invoice_id:uuid}", summary="Void an invoice (staff): kept, but hidden unless asked for.")
+    async def void_invoice(self, db: Db, caller: CurrentCaller, invoice_id: FromPath[UUID]) -> None:
+        ensure_staff(caller)
+        async with db.transaction(caller) as conn:
+            if not await repository.void_invoice(conn, invoice_id=invoice_id, actor=_actor(caller)):
+                raise NotFoundException(detail=f"No live invoice {invoice_id}.")
