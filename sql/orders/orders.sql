@@ -62,13 +62,14 @@ RETURNING total;
 
 -- name: get_order(id, user_id)^
 -- An order with its lines and their books' titles, in one round trip: orders_pkey, then the
--- lines by order_lines_pkey and each book by books_pkey. Only the customer's own (user_id), or
+-- lines by order_lines_pkey and each book by books_pkey (prices as text: JSON numbers would
+-- lose their cents' zeros). Only the customer's own (user_id), or
 -- any with user_id null (staff); row-level security is the second wall.
 SELECT o.id, o.user_id, o.status, o.total, o.created_at, o.updated_at,
        coalesce(
            (SELECT json_agg(json_build_object(
                        'line_no', l.line_no, 'book_id', l.book_id, 'title', b.title,
-                       'quantity', l.quantity, 'unit_price', l.unit_price)
+                       'quantity', l.quantity, 'unit_price', l.unit_price::text)
                    ORDER BY l.line_no)
             FROM order_lines AS l
             JOIN books AS b ON b.id = l.book_id
@@ -100,7 +101,7 @@ RETURNING id, status;
 -- change: orders_pkey.
 SELECT status FROM orders WHERE id = :id AND (:user_id::uuid IS NULL OR user_id = :user_id::uuid);
 
--- name: restock_order(order_id)
+-- name: restock_order(order_id)!
 -- Puts a cancelled order's quantities back on the shelf, in the cancelling transaction, in id
 -- order as orders take them: order_lines_pkey, then books_pkey.
 UPDATE books AS b
@@ -110,5 +111,4 @@ FROM (SELECT book_id, sum(quantity) AS quantity
       WHERE order_id = :order_id
       GROUP BY book_id
       ORDER BY book_id) AS l
-WHERE b.id = l.book_id
-RETURNING b.id;
+WHERE b.id = l.book_id;
