@@ -34,15 +34,12 @@ insert and delete rows, which leaves them larger), and stops the server at the e
 
 import argparse
 import asyncio
-import contextlib
 import gc
 import json
 import os
 import random
 import re
 import resource
-import signal
-import socket
 import subprocess
 import sys
 import time
@@ -60,6 +57,7 @@ import httpx
 import msgspec
 from measure import percentile_ms, positive_float
 from recording import PROJECT_ROOT, command, display, machine_facts, now, publish
+from served import free_port, start_server, stop_server, wait_ready
 
 from bookshop.catalog import importer
 from bookshop.catalog.seed import COMMON_WORDS, RARE_WORDS
@@ -86,7 +84,6 @@ HTTP_CONNECTIONS = 16
 AS_SERVED = Settings(pool_min_size=1, pool_max_size=2)
 UNLIMITED = Settings(pool_min_size=1, pool_max_size=1, statement_timeout_ms=0, command_timeout=600.0)
 HTTP_WARMUP_SECONDS = 2.0
-READY_TIMEOUT_SECONDS = 60.0
 SAMPLE_SLUGS = 10_000
 IMPORT_ROWS = 100_000
 ROW_BY_ROW_ROWS = 10_000
@@ -1010,66 +1007,6 @@ async def bulk_import(database: Database, unlimited: Database, owner: asyncpg.Co
 # --- 4: book detail over HTTP ----------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-    return port
-
-
-def start_server(urls: DatabaseUrls, port: int) -> subprocess.Popen[bytes]:
-    """`bookshop serve` on loopback against the benchmark's data, in its own process group."""
-    env = cli_environment()
-    env.update(
-        DATABASE_URL=urls.app,
-        MIGRATIONS_DATABASE_URL=urls.owner,
-        RATE_LIMIT_PER_MINUTE="0",
-        LOG_LEVEL="WARNING",
-    )
-    log = SERVE_LOG.open("wb")
-    try:
-        return subprocess.Popen(
-            ["uv", "run", "bookshop", "serve", "--port", str(port), "--workers", "1"],
-            cwd=PROJECT_ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    finally:
-        log.close()
-
-
-def stop_server(server: subprocess.Popen[bytes]) -> None:
-    """Stops the server's process group (uv, the CLI, granian and its worker) and waits for it."""
-    if server.poll() is None:
-        os.killpg(server.pid, signal.SIGTERM)
-        try:
-            server.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.pid, signal.SIGKILL)
-            server.wait(timeout=10)
-    with contextlib.suppress(ProcessLookupError):  # a worker that outlived the main process
-        os.killpg(server.pid, signal.SIGKILL)
-
-
-async def wait_ready(client: httpx.AsyncClient, server: subprocess.Popen[bytes]) -> None:
-    """Polls GET /ready until it answers 200, for READY_TIMEOUT_SECONDS at most."""
-    try:
-        async with asyncio.timeout(READY_TIMEOUT_SECONDS):
-            while True:
-                if server.poll() is not None:
-                    raise RuntimeError(f"bookshop serve exited with {server.returncode}; see {display(SERVE_LOG)}")
-                with contextlib.suppress(httpx.TransportError):
-                    if (await client.get("/ready")).status_code == 200:
-                        return
-                await asyncio.sleep(0.1)
-    except TimeoutError:
-        raise RuntimeError(
-            f"bookshop serve was not ready within {READY_TIMEOUT_SECONDS:g} s; see {display(SERVE_LOG)}"
-        ) from None
-
-
 @dataclass
 class Tally:
     latencies: list[float] = field(default_factory=list)
@@ -1129,11 +1066,11 @@ async def http(urls: DatabaseUrls, owner: asyncpg.Connection, seconds: float) ->
     slugs: list[str] = [row["slug"] for row in await owner.fetch(SAMPLE_SLUGS_SQL, SAMPLE_SLUGS)]
     port = free_port()
     print(f"HTTP on 127.0.0.1:{port} ({HTTP_CONNECTIONS} clients, {len(slugs):,} sampled slugs):", flush=True)
-    server = start_server(urls, port)
+    server = start_server(urls, port, env=cli_environment(), log=SERVE_LOG)
     try:
         limits = httpx.Limits(max_connections=HTTP_CONNECTIONS, max_keepalive_connections=HTTP_CONNECTIONS)
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", limits=limits, timeout=10.0) as client:
-            await wait_ready(client, server)
+            await wait_ready(client, server, log=SERVE_LOG)
             health = await load(client, "/health", ["/health"], seconds)
             detail = await load(client, "/books/{slug}", [f"/books/{slug}" for slug in slugs], seconds)
     finally:
