@@ -17,6 +17,7 @@ handler may run again after a failure or a lost lease, so what it does must be i
 """
 
 import asyncio
+import contextlib
 import logging
 import os
 import socket
@@ -26,6 +27,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+import asyncpg
 import msgspec
 
 from bookshop.db.pool import Connection, Database, connect, create_pool
@@ -101,11 +103,18 @@ class Worker:
             logger.info("worker %s on queue %s, %d at a time", self.name, self.options.queue, self.options.concurrency)
             while not stop.is_set():
                 wake.clear()  # before claiming: a job queued meanwhile wakes the next wait
-                claimed = await self._claim()
-                if claimed:
-                    await asyncio.gather(*(self._run(job) for job in claimed))
-                else:
-                    await self._idle(wake, stop)
+                try:
+                    claimed = await self._claim()
+                    if claimed:
+                        await asyncio.gather(*(self._run(job) for job in claimed))
+                    else:
+                        await self._idle(wake, stop)
+                except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as error:
+                    # The database restarting or out of reach: wait a poll interval and claim
+                    # again; leases bring back whatever this worker held.
+                    logger.warning("worker %s: database unavailable (%s); retrying", self.name, error)
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(stop.wait(), self.options.poll_interval)
         finally:
             await listener.close()
         logger.info("worker %s stopped", self.name)
@@ -169,8 +178,18 @@ class Worker:
 async def run_worker(
     settings: Settings, *, dsn: str, handlers: Mapping[str, Handler], options: WorkerOptions, stop: asyncio.Event
 ) -> None:
-    """A worker with its own pool: a connection per job it runs at once, and one to claim."""
-    sized = msgspec.structs.replace(settings, pool_min_size=1, pool_max_size=options.concurrency + 1)
+    """A worker with its own pool: a connection per job it runs at once, and one to claim.
+
+    A handler runs inside its job's transaction, so the pool's sessions may stay idle in a
+    transaction as long as a lease lasts (the service's own limit is seconds)."""
+    sized = msgspec.structs.replace(
+        settings,
+        pool_min_size=1,
+        pool_max_size=options.concurrency + 1,
+        idle_in_transaction_session_timeout_ms=max(
+            settings.idle_in_transaction_session_timeout_ms, int(options.lease_seconds * 1000)
+        ),
+    )
     pool = await create_pool(sized, dsn=dsn)
     try:
         database = Database(pool, acquire_timeout=settings.pool_acquire_timeout)
