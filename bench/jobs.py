@@ -27,7 +27,7 @@ from pathlib import Path
 
 import asyncpg
 from measure import positive_int
-from recording import PROJECT_ROOT, command, machine_facts, now, publish
+from recording import PROJECT_ROOT, command, machine_facts, now, publish, section
 
 from bookshop.db import embedded, migrations
 
@@ -157,11 +157,6 @@ def table(report: Report) -> str:
     return "\n".join(lines)
 
 
-def section(report: Report) -> str:
-    facts = ", ".join(f"{k}: {v}" for k, v in report.machine.items())
-    return f"\n## jobs: {report.date}\n\n`{report.command}`\n\nMachine: {facts}\n\n{report.setup}\n\n{table(report)}\n"
-
-
 async def run(args: argparse.Namespace) -> Report:
     WORKER_LOG.parent.mkdir(parents=True, exist_ok=True)
     WORKER_LOG.write_bytes(b"")
@@ -208,7 +203,9 @@ def main(argv: list[str]) -> None:
     parser.add_argument("--concurrency", type=positive_int, default=16)
     parser.add_argument("--rounds", type=positive_int, default=2)
     report = asyncio.run(run(parser.parse_args(argv)))
-    publish(report.benchmark, report, table=table(report), section=section(report))
+    body = f"{report.setup}\n\n{table(report)}"
+    record = section(report.benchmark, date=report.date, command=report.command, machine=report.machine, body=body)
+    publish(report.benchmark, report, table=table(report), section=record)
 
 
 if __name__ == "__main__":

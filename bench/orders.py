@@ -28,7 +28,7 @@ from pathlib import Path
 
 import httpx
 from measure import percentile_ms, positive_float
-from recording import command, machine_facts, now, publish
+from recording import command, machine_facts, now, publish, section
 from served import free_port, start_server, stop_server, wait_ready
 
 from bookshop.accounts import repository as accounts
@@ -185,18 +185,13 @@ def table(report: Report) -> str:
     return "\n".join(lines)
 
 
-def section(report: Report) -> str:
-    facts = ", ".join(f"{k}: {v}" for k, v in report.machine.items())
-    return (
-        f"\n## orders: {report.date}\n\n`{report.command}`\n\nMachine: {facts}\n\n{report.setup}\n\n{table(report)}\n"
-    )
-
-
 def main(argv: list[str]) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seconds", type=positive_float, default=10.0)
     report = asyncio.run(run(parser.parse_args(argv).seconds))
-    publish(report.benchmark, report, table=table(report), section=section(report))
+    body = f"{report.setup}\n\n{table(report)}"
+    record = section(report.benchmark, date=report.date, command=report.command, machine=report.machine, body=body)
+    publish(report.benchmark, report, table=table(report), section=record)
 
 
 if __name__ == "__main__":

@@ -64,6 +64,12 @@ def machine_facts(extra: Mapping[str, str] | None = None) -> dict[str, str]:
     return facts
 
 
+def section(name: str, *, date: str, command: str, machine: Mapping[str, str], body: str) -> str:
+    """A results/README.md section: the run's date, command and machine, then its own text."""
+    facts = ", ".join(f"{key} {value}" for key, value in machine.items())
+    return f"\n## {date}: {name}\n\nCommand (from the project root): `{command}`\n\n- Machine: {facts}\n\n{body}\n"
+
+
 def now() -> str:
     """The current UTC time to the second, as the results date their runs."""
     return datetime.now(UTC).isoformat(timespec="seconds")

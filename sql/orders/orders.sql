@@ -15,14 +15,11 @@ SELECT id, request_hash
 FROM orders
 WHERE user_id = :user_id AND idempotency_key = :idempotency_key;
 
--- name: lock_books_for_order(book_ids)
+-- name: lock_books_for_order(book_ids)$
 -- Locks the ordered books in id order before their stock changes, so two orders that share
--- books always queue in the same order instead of deadlocking: books_pkey.
-SELECT id
-FROM books
-WHERE id = any(:book_ids::uuid[])
-ORDER BY id
-FOR NO KEY UPDATE;
+-- books always queue in the same order instead of deadlocking; says how many: books_pkey.
+SELECT count(*)
+FROM (SELECT id FROM books WHERE id = any(:book_ids::uuid[]) ORDER BY id FOR NO KEY UPDATE) AS locked;
 
 -- name: take_stock(book_ids, quantities)
 -- Decrements stock for every line in one statement, only where the book is live, published and

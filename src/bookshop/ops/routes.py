@@ -4,16 +4,20 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 from litestar import Controller, Request, get
+from litestar.exceptions import ValidationException
 from litestar.params import QueryParameter
 
 from bookshop.http.auth import ensure_admin
 from bookshop.http.dependencies import CurrentCaller, Db
-from bookshop.http.errors import FieldError, ProblemError
 from bookshop.http.pagination import After, Limit, next_cursor, read_cursor
 from bookshop.ops import repository
 from bookshop.ops.schemas import EventPage
 
 DEFAULT_WINDOW = timedelta(days=7)
+
+
+def _invalid(field: str, message: str) -> ValidationException:
+    return ValidationException(extra=[{"key": field, "message": message, "source": "query"}])
 
 
 class AdminEventController(Controller):
@@ -41,15 +45,10 @@ class AdminEventController(Controller):
         until = until or datetime.now(UTC)
         since = since or until - DEFAULT_WINDOW
         if since.tzinfo is None or until.tzinfo is None:
-            raise ProblemError(
-                400,
-                "validation-error",
-                detail="Give since and until with a time zone offset (Z or +hh:mm).",
-                errors=[FieldError(field="since" if since.tzinfo is None else "until", message="No offset")],
-            )
+            field = "since" if since.tzinfo is None else "until"
+            raise _invalid(field, "Give a time zone offset (Z or +hh:mm)")
         if since >= until:
-            errors = [FieldError(field="since", message="Not before until")]
-            raise ProblemError(400, "validation-error", detail="since must be before until.", errors=errors)
+            raise _invalid("since", "Must be before until")
         position = read_cursor(request, after, size=1, parse=lambda key: int(key[0]))
         async with db.connection() as conn:
             items = await repository.list_events(conn, kind=kind, since=since, until=until, after=position, limit=limit)

@@ -61,9 +61,9 @@ async def place_order(
 
     book_ids = [line.book_id for line in lines]
     quantities = [line.quantity for line in lines]
-    locked = [row async for row in q.lock_books_for_order(conn, book_ids=book_ids)]
+    await q.lock_books_for_order(conn, book_ids=book_ids)
     taken = [row async for row in q.take_stock(conn, book_ids=book_ids, quantities=quantities)]
-    if len(taken) < len(lines) or len(locked) < len(lines):
+    if len(taken) < len(lines):
         refusals = [row async for row in q.order_shortfalls(conn, book_ids=book_ids, quantities=quantities)]
         if missing := [row["book_id"] for row in refusals if row["missing"]]:
             raise BooksUnavailable(missing)

@@ -66,6 +66,7 @@ class OrderController(Controller):
     async def place_order(
         self, db: Db, caller: CurrentCaller, idempotency_key: IdempotencyKey, data: JSONBody[OrderIn]
     ) -> Response[Order]:
+        line_of = {line.book_id: index for index, line in enumerate(data.lines)}
         try:
             async with db.transaction(caller) as conn:
                 order_id, placed = await repository.place_order(
@@ -80,7 +81,6 @@ class OrderController(Controller):
                 errors=[FieldError(field="Idempotency-Key", message="Already used for another order", source="header")],
             ) from None
         except repository.BooksUnavailable as unavailable:
-            line_of = {line.book_id: index for index, line in enumerate(data.lines)}
             raise ProblemError(
                 422,
                 "books-unavailable",
@@ -91,7 +91,6 @@ class OrderController(Controller):
                 ],
             ) from None
         except repository.StockShort as short:
-            line_of = {line.book_id: index for index, line in enumerate(data.lines)}
             raise ProblemError(
                 409,
                 "insufficient-stock",
