@@ -13,6 +13,7 @@ from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 
 from bookshop.accounts.routes import AdminUserController, MeController, UserController
+from bookshop.bookings.routes import AdminBookingController, BookingController, MyBookingController, VenueController
 from bookshop.catalog.routes import AuthorController, BookController, TagController
 from bookshop.db import embedded
 from bookshop.db.pool import Database, create_pool
@@ -68,6 +69,10 @@ def create_app(settings: Settings | None = None) -> Litestar:
             OrderController,
             MyOrderController,
             InvoiceController,
+            VenueController,
+            BookingController,
+            MyBookingController,
+            AdminBookingController,
             AdminJobController,
             AdminEventController,
         ],

@@ -23,6 +23,7 @@ from bookshop import demo
 from bookshop.accounts import repository
 from bookshop.accounts.schemas import Role, UserUpdate
 from bookshop.app import resolve_database_urls
+from bookshop.bookings import seed as venue_seed
 from bookshop.catalog import importer
 from bookshop.catalog import seed as catalog_seed
 from bookshop.db import admin, embedded, migrations
@@ -196,13 +197,17 @@ def bootstrap(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def seed(settings: Settings, args: argparse.Namespace) -> int:
-    if args.books is not None:
+    if args.books is not None or args.venues is not None:
         if args.dataset:
-            console.print("give either a data set name (demo) or --books N, not both")
+            console.print("give either a data set name (demo) or --books N / --venues N, not both")
             return 2
-        return seed_catalog(settings, args)
+        status = seed_catalog(settings, args) if args.books is not None else 0
+        return seed_venues(settings, args) if status == 0 and args.venues is not None else status
     if args.dataset != "demo" or any(getattr(args, option) is not None for option in CATALOG_OPTIONS):
-        console.print("give a data set name (`bookshop seed demo`) or --books N (`bookshop seed --books 100000`)")
+        console.print(
+            "give a data set name (`bookshop seed demo`), --books N (`bookshop seed --books 100000`)"
+            " or --venues N (`bookshop seed --venues 100000`)"
+        )
         return 2
     dsn = resolve_database_urls(settings).app
     keys = _run(settings, dsn, lambda conn: demo.seed_if_empty(conn, pepper=settings.api_key_pepper))
@@ -213,7 +218,7 @@ def seed(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-CATALOG_OPTIONS = ("authors", "tags", "users", "reviews")
+CATALOG_OPTIONS = ("authors", "tags", "users", "reviews", "bookings_per_venue")
 SEED_PHASES: dict[catalog_seed.Phase, str] = {
     "tags": "tags",
     "authors": "authors",
@@ -277,6 +282,28 @@ def seed_catalog(settings: Settings, args: argparse.Namespace) -> int:
         f" {result.book_tags:,} times with {result.tags} tags, {result.authors:,} authors,"
         f" {result.users:,} customers and {result.reviews:,} reviews in {result.seconds:.1f} s"
     )
+    return 0
+
+
+def seed_venues(settings: Settings, args: argparse.Namespace) -> int:
+    """Generates venues around 30 cities and their bookings as the owner, in one transaction."""
+    per_venue = venue_seed.DEFAULT_BOOKINGS_PER_VENUE if args.bookings_per_venue is None else args.bookings_per_venue
+    loading = msgspec.structs.replace(settings, statement_timeout_ms=0, command_timeout=24 * 3600.0)
+    with console.status(f"adding {args.venues:,} venues and their bookings"):
+        try:
+            result = _run(
+                loading,
+                owner_url(settings),
+                lambda conn: venue_seed.generate(conn, venues=args.venues, bookings_per_venue=per_venue),
+            )
+        except ValueError as error:
+            console.print(f"[red]{error}[/red]")
+            return 2
+        except asyncpg.UndefinedTableError as error:
+            console.print(f"[red]{error}[/red]: the schema is missing; run `bookshop migrate apply` first")
+            return 1
+    note = "" if result.bookings or not per_venue else " (no customers to book with: seed --books first)"
+    console.print(f"added {result.venues:,} venues and {result.bookings:,} bookings{note} in {result.seconds:.1f} s")
     return 0
 
 
@@ -410,7 +437,8 @@ def build_parser() -> argparse.ArgumentParser:
         "seed",
         help="seed the demo data set into an empty database, or add a realistic catalog (--books N)",
         description="`bookshop seed demo` seeds the demo accounts into an empty database. `bookshop seed --books N`"
-        " adds a generated catalog (authors, tags, books, customers, reviews) as the owner role, in one transaction.",
+        " adds a generated catalog (authors, tags, books, customers, reviews) as the owner role, in one transaction;"
+        " `--venues N` adds venues and bookings by the customers already there.",
     )
     p.add_argument("dataset", nargs="?", choices=["demo"], help="the demo accounts")
     p.add_argument("--books", type=count_argument, help="generate a catalog of N books")
@@ -418,6 +446,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--reviews", type=count_argument, help="reviews (default: one per book)")
     p.add_argument("--authors", type=count_argument, help="authors (default: books / 8)")
     p.add_argument("--tags", type=count_argument, help="tags, from a fixed list (default: 100, at most 600)")
+    p.add_argument("--venues", type=count_argument, help="generate N venues around 30 cities, with bookings")
+    p.add_argument(
+        "--bookings-per-venue",
+        type=count_argument,
+        help=f"bookings per venue, one a day around today (default: {venue_seed.DEFAULT_BOOKINGS_PER_VENUE})",
+    )
     p.set_defaults(handler=seed)
 
     p = commands.add_parser("import", help="import data from a file")

@@ -108,7 +108,7 @@ def plan(
     return catalog
 
 
-def _batches(first: int, count: int, size: int) -> list[tuple[int, int]]:
+def batches(first: int, count: int, size: int) -> list[tuple[int, int]]:
     """(first number, count) of each batch that numbers first .. first + count - 1."""
     return [(start, min(size, first + count - start)) for start in range(first, first + count, size)]
 
@@ -147,7 +147,7 @@ async def generate(conn: Connection, *, catalog: CatalogPlan, progress: Progress
 
         _report(progress, "authors", 0)
         author_ids: list[UUID] = []
-        for _, count in _batches(1, catalog.authors, size):
+        for _, count in batches(1, catalog.authors, size):
             author_ids += await queries.catalog.seed_authors(
                 conn, count=count, words=words, first_names=first_names, last_names=last_names
             )
@@ -155,7 +155,7 @@ async def generate(conn: Connection, *, catalog: CatalogPlan, progress: Progress
 
         _report(progress, "books", 0)
         books = book_tags = 0
-        for first, count in _batches(first_book, catalog.books, size):
+        for first, count in batches(first_book, catalog.books, size):
             written = await queries.catalog.seed_books(
                 conn, first=first, count=count, words=words, author_ids=author_ids, tag_ids=tag_ids
             )
@@ -165,7 +165,7 @@ async def generate(conn: Connection, *, catalog: CatalogPlan, progress: Progress
 
         _report(progress, "customers", 0)
         user_ids: list[UUID] = []
-        for first, count in _batches(numbering["last_customer"] + 1, catalog.users, size):
+        for first, count in batches(numbering["last_customer"] + 1, catalog.users, size):
             user_ids += await queries.catalog.seed_customers(
                 conn, first=first, count=count, first_names=first_names, last_names=last_names
             )
@@ -176,7 +176,7 @@ async def generate(conn: Connection, *, catalog: CatalogPlan, progress: Progress
         if catalog.reviews and user_ids:
             # Each batch reviews its own books, so a (book, customer) pair cannot repeat across
             # batches; the reviews are shared out in proportion to the batch's books.
-            for first, count in _batches(first_book, catalog.books, size):
+            for first, count in batches(first_book, catalog.books, size):
                 done = first - first_book
                 share = catalog.reviews * (done + count) // catalog.books - catalog.reviews * done // catalog.books
                 written_reviews: int = await queries.catalog.seed_reviews(

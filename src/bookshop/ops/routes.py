@@ -4,20 +4,16 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 from litestar import Controller, Request, get
-from litestar.exceptions import ValidationException
 from litestar.params import QueryParameter
 
 from bookshop.http.auth import ensure_admin
 from bookshop.http.dependencies import CurrentCaller, Db
 from bookshop.http.pagination import After, Limit, next_cursor, read_cursor
+from bookshop.http.windows import check_window
 from bookshop.ops import repository
 from bookshop.ops.schemas import EventPage
 
 DEFAULT_WINDOW = timedelta(days=7)
-
-
-def _invalid(field: str, message: str) -> ValidationException:
-    return ValidationException(extra=[{"key": field, "message": message, "source": "query"}])
 
 
 class AdminEventController(Controller):
@@ -44,11 +40,7 @@ class AdminEventController(Controller):
         ensure_admin(caller)
         until = until or datetime.now(UTC)
         since = since or until - DEFAULT_WINDOW
-        if since.tzinfo is None or until.tzinfo is None:
-            field = "since" if since.tzinfo is None else "until"
-            raise _invalid(field, "Give a time zone offset (Z or +hh:mm)")
-        if since >= until:
-            raise _invalid("since", "Must be before until")
+        check_window(since, until, names=("since", "until"))
         position = read_cursor(request, after, size=1, parse=lambda key: int(key[0]))
         async with db.connection() as conn:
             items = await repository.list_events(conn, kind=kind, since=since, until=until, after=position, limit=limit)

@@ -1,0 +1,117 @@
+-- Bookings: made by customers, moved through their states by their owner or staff, counted
+-- for revenue. Periods are [starts_at, ends_at) tstzranges; timestamps come back in UTC.
+
+-- name: create_booking(venue_id, user_id, starts_at, ends_at, amount)$
+-- Books the venue for [starts_at, ends_at); nothing when there is no such venue (venues_pkey).
+-- An overlap with a live booking of the venue fails on bookings_no_double_booking (23P01),
+-- checked against every committed and in-flight booking, whoever made it.
+INSERT INTO bookings (venue_id, user_id, during, amount)
+SELECT id, :user_id, tstzrange(:starts_at, :ends_at, '[)'), :amount
+FROM venues
+WHERE id = :venue_id
+RETURNING id;
+
+-- name: get_booking(id, user_id)^
+-- A booking with its venue, in one round trip: bookings_pkey, then venues_pkey. Only the
+-- customer's own (user_id), or any with user_id null (staff); row-level security is the second wall.
+SELECT b.id, b.user_id, lower(b.during) AS starts_at, upper(b.during) AS ends_at, b.amount, b.status,
+       b.created_at, b.updated_at,
+       json_build_object('id', v.id, 'name', v.name, 'address', v.address,
+                         'latitude', v.latitude, 'longitude', v.longitude) AS venue
+FROM bookings AS b
+JOIN venues AS v ON v.id = b.venue_id
+WHERE b.id = :id AND (:user_id::uuid IS NULL OR b.user_id = :user_id::uuid);
+
+-- name: list_user_bookings(user_id, after_starts_at, after_id, limit)
+-- A customer's bookings with their venues, latest start first, by keyset on (start, id):
+-- bookings_user_starts_idx, then venues_pkey per row of the page. The first page starts after
+-- (infinity, the greatest uuid) rather than testing for a missing cursor, so the row comparison
+-- is an index condition in the generic plan too, not a filter over the customer's every booking.
+SELECT b.id, b.user_id, lower(b.during) AS starts_at, upper(b.during) AS ends_at, b.amount, b.status,
+       b.created_at, b.updated_at,
+       json_build_object('id', v.id, 'name', v.name, 'address', v.address,
+                         'latitude', v.latitude, 'longitude', v.longitude) AS venue
+FROM bookings AS b
+JOIN venues AS v ON v.id = b.venue_id
+WHERE b.user_id = :user_id
+  AND (lower(b.during), b.id) < (coalesce(:after_starts_at::timestamptz, 'infinity'),
+                                 coalesce(:after_id::uuid, 'ffffffff-ffff-ffff-ffff-ffffffffffff'))
+ORDER BY lower(b.during) DESC, b.id DESC
+LIMIT :limit;
+
+-- name: list_venue_bookings(venue_id, starts, ends, after_starts_at, after_id, limit)
+-- A venue's bookings of every status that overlap [starts, ends), earliest first, by keyset on
+-- (start, id), for staff: bookings_venue_during_idx.
+SELECT b.id, b.user_id, lower(b.during) AS starts_at, upper(b.during) AS ends_at, b.amount, b.status,
+       b.created_at, b.updated_at
+FROM bookings AS b
+WHERE b.venue_id = :venue_id
+  AND b.during && tstzrange(:starts, :ends, '[)')
+  AND (lower(b.during), b.id) > (coalesce(:after_starts_at::timestamptz, '-infinity'),
+                                 coalesce(:after_id::uuid, '00000000-0000-0000-0000-000000000000'))
+ORDER BY lower(b.during), b.id
+LIMIT :limit;
+
+-- name: set_booking_status(id, user_id, from_statuses, to_status)^
+-- Moves a booking (the customer's own, or any with user_id null) to a new status only from the
+-- given ones, so concurrent changes cannot both apply; no row when it is in none of them (or
+-- not there). bookings_pkey.
+UPDATE bookings
+SET status = :to_status
+WHERE id = :id AND (:user_id::uuid IS NULL OR user_id = :user_id::uuid) AND status = any(:from_statuses::text[])
+RETURNING id, venue_id, status;
+
+-- name: get_booking_status(id, user_id)$
+-- A booking's status (the customer's own, or any with user_id null), to explain a refused
+-- change: bookings_pkey.
+SELECT status FROM bookings WHERE id = :id AND (:user_id::uuid IS NULL OR user_id = :user_id::uuid);
+
+-- name: booked_periods(venue_id, starts, ends)
+-- When the venue is taken within [starts, ends), touching bookings merged, whoever holds them:
+-- venue_booked_periods() (SECURITY DEFINER, see 0017) over bookings_no_double_booking's index.
+SELECT lower(period) AS starts_at, upper(period) AS ends_at
+FROM unnest(venue_booked_periods(:venue_id, tstzrange(:starts, :ends, '[)'))) AS period;
+
+-- name: free_periods(venue_id, starts, ends)
+-- When the venue is free within [starts, ends): the window minus its booked periods, as
+-- multirange arithmetic; unnest gives the pieces in time order.
+SELECT lower(period) AS starts_at, upper(period) AS ends_at
+FROM unnest(
+    tstzmultirange(tstzrange(:starts, :ends, '[)')) - venue_booked_periods(:venue_id, tstzrange(:starts, :ends, '[)'))
+) AS period;
+
+-- name: booking_stats_by_day(starts, ends)
+-- Bookings that start in [starts, ends), by their UTC start day: counts by status and the
+-- revenue of the completed ones, then one row of totals (day null, from GROUPING SETS' ()).
+-- An index-only range scan of bookings_starts_idx, whose INCLUDE columns hold all it reads.
+SELECT (lower(during) AT TIME ZONE 'UTC')::date AS day,
+       count(*) AS bookings,
+       count(*) FILTER (WHERE status = 'pending') AS pending,
+       count(*) FILTER (WHERE status = 'confirmed') AS confirmed,
+       count(*) FILTER (WHERE status = 'completed') AS completed,
+       count(*) FILTER (WHERE status = 'cancelled') AS cancelled,
+       coalesce(sum(amount) FILTER (WHERE status = 'completed'), 0)::numeric(14, 2) AS revenue
+FROM bookings
+WHERE lower(during) >= :starts AND lower(during) < :ends
+GROUP BY GROUPING SETS (((lower(during) AT TIME ZONE 'UTC')::date), ())
+ORDER BY day NULLS FIRST;
+
+-- name: booking_stats_by_venue(starts, ends)
+-- The same counts and revenue by venue, highest revenue first, after one row of totals (venue
+-- null): bookings_starts_idx as above, then venues_pkey for each venue's name.
+WITH counted AS (
+    SELECT venue_id,
+           count(*) AS bookings,
+           count(*) FILTER (WHERE status = 'pending') AS pending,
+           count(*) FILTER (WHERE status = 'confirmed') AS confirmed,
+           count(*) FILTER (WHERE status = 'completed') AS completed,
+           count(*) FILTER (WHERE status = 'cancelled') AS cancelled,
+           coalesce(sum(amount) FILTER (WHERE status = 'completed'), 0)::numeric(14, 2) AS revenue
+    FROM bookings
+    WHERE lower(during) >= :starts AND lower(during) < :ends
+    GROUP BY GROUPING SETS ((venue_id), ())
+)
+SELECT c.venue_id, v.name AS venue_name, c.bookings, c.pending, c.confirmed, c.completed, c.cancelled, c.revenue
+FROM counted AS c
+LEFT JOIN venues AS v ON v.id = c.venue_id
+ORDER BY c.venue_id IS NOT NULL, c.revenue DESC, c.venue_id;

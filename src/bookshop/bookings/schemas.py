@@ -1,0 +1,138 @@
+"""Request and response payloads of the bookings context: venues, bookings, availability, stats."""
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Annotated, Literal
+from uuid import UUID
+
+import msgspec
+
+BookingStatus = Literal["pending", "confirmed", "completed", "cancelled"]
+StatsGroup = Literal["day", "venue"]
+
+MAX_AMOUNT = Decimal("9999999999.99")  # numeric(12, 2)
+
+VenueName = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+Address = Annotated[str, msgspec.Meta(min_length=1, max_length=500)]
+Latitude = Annotated[float, msgspec.Meta(ge=-90, le=90)]
+Longitude = Annotated[float, msgspec.Meta(ge=-180, le=180)]
+Capacity = Annotated[int, msgspec.Meta(ge=1, le=1_000_000)]
+# An offset is required: a booking's period is an instant in time, not a wall-clock reading.
+Instant = Annotated[datetime, msgspec.Meta(tz=True)]
+
+
+class VenueIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    name: VenueName
+    address: Address
+    latitude: Latitude
+    longitude: Longitude
+    capacity: Capacity
+
+
+class VenueUpdate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """Only the fields present change."""
+
+    name: VenueName | msgspec.UnsetType = msgspec.UNSET
+    address: Address | msgspec.UnsetType = msgspec.UNSET
+    latitude: Latitude | msgspec.UnsetType = msgspec.UNSET
+    longitude: Longitude | msgspec.UnsetType = msgspec.UNSET
+    capacity: Capacity | msgspec.UnsetType = msgspec.UNSET
+
+
+class Venue(msgspec.Struct, kw_only=True):
+    id: UUID
+    name: str
+    address: str
+    latitude: float
+    longitude: float
+    capacity: int
+    created_at: datetime
+    updated_at: datetime
+
+
+class NearbyVenue(Venue, kw_only=True):
+    distance_km: float  # great-circle distance from the point searched
+
+
+class VenueRef(msgspec.Struct, kw_only=True):
+    id: UUID
+    name: str
+    address: str
+    latitude: float
+    longitude: float
+
+
+class BookingIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    starts_at: Instant
+    ends_at: Instant  # exclusive: a booking may start when another ends
+    amount: Decimal
+
+    def __post_init__(self) -> None:
+        if self.ends_at <= self.starts_at:
+            raise ValueError("`ends_at` must be after `starts_at`")
+        if not (0 <= self.amount <= MAX_AMOUNT and self.amount == round(self.amount, 2)):
+            raise ValueError(f"`amount` must be between 0 and {MAX_AMOUNT} with at most two decimals")
+
+
+class Booking(msgspec.Struct, kw_only=True):
+    id: UUID
+    user_id: UUID
+    starts_at: datetime
+    ends_at: datetime
+    amount: Decimal
+    status: BookingStatus
+    created_at: datetime
+    updated_at: datetime
+
+
+class BookingWithVenue(Booking, kw_only=True):
+    venue: VenueRef
+
+
+class Period(msgspec.Struct):
+    starts_at: datetime
+    ends_at: datetime
+
+
+class Availability(msgspec.Struct, kw_only=True):
+    venue_id: UUID
+    starts_at: datetime
+    ends_at: datetime
+    free: list[Period]
+
+
+class BookingPage(msgspec.Struct):
+    items: list[Booking]
+    next: str | None
+
+
+class MyBookingPage(msgspec.Struct):
+    items: list[BookingWithVenue]
+    next: str | None
+
+
+class BookingCounts(msgspec.Struct, kw_only=True):
+    bookings: int
+    pending: int
+    confirmed: int
+    completed: int
+    cancelled: int
+    revenue: Decimal  # the amounts of completed bookings
+
+
+class StatsRow(BookingCounts, kw_only=True, omit_defaults=True):
+    """One group's counts: `day` (the UTC day the bookings start) or `venue_id` and `venue_name`."""
+
+    day: date | None = None
+    venue_id: UUID | None = None
+    venue_name: str | None = None
+
+
+class BookingStats(msgspec.Struct, kw_only=True):
+    """Bookings that start in [starts_at, ends_at), grouped by `group`, with their totals."""
+
+    starts_at: datetime
+    ends_at: datetime
+    group: StatsGroup
+    totals: BookingCounts
+    rows: list[StatsRow]
