@@ -201,8 +201,19 @@ def seed(settings: Settings, args: argparse.Namespace) -> int:
         if args.dataset:
             console.print("give either a data set name (demo) or --books N / --venues N, not both")
             return 2
+        per_venue = (
+            venue_seed.DEFAULT_BOOKINGS_PER_VENUE if args.bookings_per_venue is None else args.bookings_per_venue
+        )
+        if args.venues is not None:  # refused before anything is written
+            try:
+                venue_seed.check(venues=args.venues, bookings_per_venue=per_venue)
+            except ValueError as error:
+                console.print(f"[red]{error}[/red]")
+                return 2
         status = seed_catalog(settings, args) if args.books is not None else 0
-        return seed_venues(settings, args) if status == 0 and args.venues is not None else status
+        if status or args.venues is None:
+            return status
+        return seed_venues(settings, venues=args.venues, bookings_per_venue=per_venue)
     if args.dataset != "demo" or any(getattr(args, option) is not None for option in CATALOG_OPTIONS):
         console.print(
             "give a data set name (`bookshop seed demo`), --books N (`bookshop seed --books 100000`)"
@@ -285,24 +296,20 @@ def seed_catalog(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-def seed_venues(settings: Settings, args: argparse.Namespace) -> int:
+def seed_venues(settings: Settings, *, venues: int, bookings_per_venue: int) -> int:
     """Generates venues around 30 cities and their bookings as the owner, in one transaction."""
-    per_venue = venue_seed.DEFAULT_BOOKINGS_PER_VENUE if args.bookings_per_venue is None else args.bookings_per_venue
     loading = msgspec.structs.replace(settings, statement_timeout_ms=0, command_timeout=24 * 3600.0)
-    with console.status(f"adding {args.venues:,} venues and their bookings"):
+    with console.status(f"adding {venues:,} venues and their bookings"):
         try:
             result = _run(
                 loading,
                 owner_url(settings),
-                lambda conn: venue_seed.generate(conn, venues=args.venues, bookings_per_venue=per_venue),
+                lambda conn: venue_seed.generate(conn, venues=venues, bookings_per_venue=bookings_per_venue),
             )
-        except ValueError as error:
-            console.print(f"[red]{error}[/red]")
-            return 2
         except asyncpg.UndefinedTableError as error:
             console.print(f"[red]{error}[/red]: the schema is missing; run `bookshop migrate apply` first")
             return 1
-    note = "" if result.bookings or not per_venue else " (no customers to book with: seed --books first)"
+    note = "" if result.bookings or not bookings_per_venue else " (no customers to book with: seed --books first)"
     console.print(f"added {result.venues:,} venues and {result.bookings:,} bookings{note} in {result.seconds:.1f} s")
     return 0
 

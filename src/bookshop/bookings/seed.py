@@ -40,13 +40,18 @@ async def cities(conn: Connection) -> list[City]:
     return [City(**row) async for row in q.seed_cities(conn)]
 
 
+def check(*, venues: int, bookings_per_venue: int) -> None:
+    """ValueError, before any connection, for counts out of range."""
+    if venues < 1 or not 0 <= bookings_per_venue <= MAX_BOOKINGS_PER_VENUE:
+        raise ValueError(f"--venues must be at least 1 and --bookings-per-venue 0 to {MAX_BOOKINGS_PER_VENUE}")
+
+
 async def generate(
     conn: Connection, *, venues: int, bookings_per_venue: int = DEFAULT_BOOKINGS_PER_VENUE, batch_size: int = BATCH_SIZE
 ) -> VenueSeedResult:
     """Adds `venues` venues and their bookings in one transaction on an owner's connection,
     then ANALYZEs. ValueError for counts out of range."""
-    if venues < 1 or not 0 <= bookings_per_venue <= MAX_BOOKINGS_PER_VENUE:
-        raise ValueError(f"--venues must be at least 1 and --bookings-per-venue 0 to {MAX_BOOKINGS_PER_VENUE}")
+    check(venues=venues, bookings_per_venue=bookings_per_venue)
     started = time.monotonic()
     centres = await cities(conn)
     names = [city.name for city in centres]

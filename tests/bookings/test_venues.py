@@ -1,0 +1,142 @@
+"""Venues: staff write them, anyone reads them and finds the nearest."""
+
+import random
+from typing import Any
+
+import pytest
+
+from tests.accounts.test_routes import assert_problem
+from tests.bookings.conftest import Client, VenueFactory, haversine_km, offset
+from tests.conftest import Account
+
+BERLIN = (52.52, 13.405)
+
+
+async def test_staff_add_and_change_venues_and_anyone_reads_them(
+    client: Client, staff: Account, customer: Account
+) -> None:
+    body = {
+        "name": "Tempelhof Hangar",
+        "address": "Platz der Luftbrücke 5",
+        "latitude": 52.4731,
+        "longitude": 13.4039,
+        "capacity": 3000,
+    }
+    assert (await client.post("/venues", json=body, headers=customer.headers)).status_code == 403
+    assert (await client.post("/venues", json=body)).status_code == 401
+    created = await client.post("/venues", json=body, headers=staff.headers)
+    assert created.status_code == 201, created.text
+    venue = created.json()
+    assert {key: venue[key] for key in body} == body
+
+    fetched = await client.get(f"/venues/{venue['id']}")  # no API key needed
+    assert fetched.status_code == 200
+    assert fetched.json() == venue
+
+    changed = await client.patch(f"/venues/{venue['id']}", json={"capacity": 2500}, headers=staff.headers)
+    assert changed.status_code == 200, changed.text
+    assert changed.json() | {"updated_at": None} == venue | {"capacity": 2500, "updated_at": None}
+    assert changed.json()["updated_at"] > venue["updated_at"]
+    refused = await client.patch(f"/venues/{venue['id']}", json={"capacity": 1}, headers=customer.headers)
+    assert refused.status_code == 403
+    assert (await client.get(f"/venues/{venue['id']}")).json()["capacity"] == 2500
+
+    missing = "01900000-0000-7000-8000-000000000000"
+    assert_problem(await client.get(f"/venues/{missing}"), 404)
+    assert_problem(await client.patch(f"/venues/{missing}", json={"capacity": 9}, headers=staff.headers), 404)
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"latitude": 90.5}, "latitude"),
+        ({"latitude": -91}, "latitude"),
+        ({"longitude": 180.01}, "longitude"),
+        ({"capacity": 0}, "capacity"),
+        ({"name": ""}, "name"),
+        ({"colour": "red"}, "colour"),
+    ],
+)
+async def test_out_of_range_venues_are_400_naming_the_field(
+    client: Client, staff: Account, change: dict[str, Any], field: str
+) -> None:
+    body = {"name": "Hall", "address": "1 Road", "latitude": 0.0, "longitude": 0.0, "capacity": 10} | change
+    assert_problem(await client.post("/venues", json=body, headers=staff.headers), 400, field=field)
+
+
+async def test_nearby_finds_venues_in_the_radius_nearest_first_with_their_distance(
+    client: Client, make_venue: VenueFactory
+) -> None:
+    # Venues at known distances and bearings from the centre; 5.2 km and the other city are out.
+    # Made in no particular order, so neither insertion nor id order is distance order.
+    placed = {
+        "4.8 km east": offset(*BERLIN, north_km=0, east_km=4.8),
+        "Potsdam": (52.3906, 13.0645),
+        "0.3 km north": offset(*BERLIN, north_km=0.3, east_km=0),
+        "5.2 km south": offset(*BERLIN, north_km=-5.2, east_km=0),
+        "2.8 km south-east": offset(*BERLIN, north_km=-2, east_km=2),
+        "1.5 km west": offset(*BERLIN, north_km=0, east_km=-1.5),
+    }
+    for name, (latitude, longitude) in placed.items():
+        await make_venue(name=name, latitude=latitude, longitude=longitude)
+
+    response = await client.get("/venues/nearby", params={"lat": BERLIN[0], "lon": BERLIN[1], "radius_km": 5})
+    assert response.status_code == 200, response.text
+    found = response.json()
+    assert [venue["name"] for venue in found] == ["0.3 km north", "1.5 km west", "2.8 km south-east", "4.8 km east"]
+    for venue in found:
+        expected = haversine_km(*BERLIN, venue["latitude"], venue["longitude"])
+        assert venue["distance_km"] == pytest.approx(expected, rel=0.005)
+
+    nearest_two = await client.get("/venues/nearby", params={"lat": BERLIN[0], "lon": BERLIN[1], "limit": 2})
+    assert [venue["name"] for venue in nearest_two.json()] == ["0.3 km north", "1.5 km west"]  # radius 5 km by default
+    wider = await client.get("/venues/nearby", params={"lat": BERLIN[0], "lon": BERLIN[1], "radius_km": 40})
+    assert [venue["name"] for venue in wider.json()][-2:] == ["5.2 km south", "Potsdam"]
+
+
+async def test_nearby_order_and_distances_agree_with_haversine_computed_in_python(
+    client: Client, make_venue: VenueFactory
+) -> None:
+    rng = random.Random(5)  # noqa: S311 - test data, the same every run
+    for n in range(40):
+        latitude, longitude = offset(*BERLIN, north_km=rng.uniform(-12, 12), east_km=rng.uniform(-12, 12))
+        await make_venue(name=f"random {n}", latitude=latitude, longitude=longitude)
+    point = offset(*BERLIN, north_km=1.3, east_km=-0.7)
+
+    response = await client.get(
+        "/venues/nearby", params={"lat": point[0], "lon": point[1], "radius_km": 8, "limit": 100}
+    )
+    found = response.json()
+    distances = {venue["name"]: haversine_km(*point, venue["latitude"], venue["longitude"]) for venue in found}
+    assert [venue["name"] for venue in found] == sorted(distances, key=distances.__getitem__)
+    for venue in found:
+        assert venue["distance_km"] == pytest.approx(distances[venue["name"]], rel=0.005)
+        assert venue["distance_km"] <= 8
+
+    everything = (
+        await client.get("/venues/nearby", params={"lat": point[0], "lon": point[1], "radius_km": 100, "limit": 100})
+    ).json()
+    outside = [v for v in everything if v["name"] not in distances]
+    # Every venue left out lies beyond the radius by Python's reckoning too (0.5% for the spheres).
+    assert all(haversine_km(*point, v["latitude"], v["longitude"]) > 8 * 0.995 for v in outside)
+    assert len(found) + len(outside) == 40
+
+
+@pytest.mark.parametrize(
+    ("params", "field"),
+    [
+        ({"lat": 90.1, "lon": 0}, "lat"),
+        ({"lat": -90.1, "lon": 0}, "lat"),
+        ({"lat": 0, "lon": 180.5}, "lon"),
+        ({"lat": 0, "lon": -181}, "lon"),
+        ({"lat": 0, "lon": 0, "radius_km": 0}, "radius_km"),
+        ({"lat": 0, "lon": 0, "radius_km": -3}, "radius_km"),
+        ({"lat": 0, "lon": 0, "limit": 101}, "limit"),
+        ({"lon": 0}, "lat"),
+        ({"lat": "north", "lon": 0}, "lat"),
+    ],
+)
+async def test_nearby_parameters_out_of_range_are_400_naming_them(
+    client: Client, params: dict[str, Any], field: str
+) -> None:
+    assert_problem(await client.get("/venues/nearby", params=params), 400, field=field)
