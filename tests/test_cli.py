@@ -213,6 +213,9 @@ def test_serve_from_nothing_starts_the_embedded_database_with_demo_data(tmp_path
         books = get_json(f"http://127.0.0.1:{port}/books?limit=3")
         assert len(books["items"]) == 3
         assert books["next"]
+        london = get_json(f"http://127.0.0.1:{port}/venues/nearby?lat=51.5074&lon=-0.1278&radius_km=25&limit=3")
+        assert len(london) == 3  # the demo venues cluster around cities, London the biggest
+        assert london[0]["distance_km"] <= london[2]["distance_km"] <= 25
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         output, _ = server.communicate(timeout=30)

@@ -52,6 +52,7 @@ def _run(settings: Settings, dsn: str, work: Callable[[Any], Coroutine[Any, Any,
 
 
 DEMO_CATALOG = catalog_seed.plan(books=400, users=20)
+DEMO_VENUES = 300
 
 
 def serve(settings: Settings, args: argparse.Namespace) -> int:
@@ -73,11 +74,13 @@ def serve(settings: Settings, args: argparse.Namespace) -> int:
             console.print(f"applied {len(applied)} migration(s): {', '.join(applied)}")
         seeded = _run(settings, urls.app, lambda conn: demo.seed_if_empty(conn, pepper=settings.api_key_pepper))
         if seeded:
-            # A small generated catalog, so the first `curl /books` has something to show.
+            # A small generated catalog and venues, so the first `curl /books` or
+            # `curl '/venues/nearby?lat=51.5&lon=-0.12'` has something to show.
             books = _run(settings, urls.owner, lambda conn: catalog_seed.generate(conn, catalog=DEMO_CATALOG))
+            venues = _run(settings, urls.owner, lambda conn: venue_seed.generate(conn, venues=DEMO_VENUES))
             console.print(
                 f"seeded the demo data set: {len(seeded)} demo API keys, {books.books} books by {books.authors}"
-                f" authors with {books.reviews} reviews"
+                f" authors with {books.reviews} reviews, {venues.venues} venues with {venues.bookings} bookings"
             )
     base = f"http://{settings.host}:{settings.port}"
     console.print(f"[bold]bookshop[/bold] serving on {base} with {settings.workers} worker(s)")
