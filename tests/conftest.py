@@ -10,9 +10,11 @@ The app and repository tests run as the application role, as the service does; f
 arrange or inspect data (`conn`, `make_account`) use the owner, as a migration would.
 """
 
+import asyncio
 import os
 import shutil
 import tempfile
+import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
@@ -29,8 +31,10 @@ from bookshop.accounts.schemas import Role
 from bookshop.app import create_app
 from bookshop.db import admin, embedded, migrations
 from bookshop.db.admin import APP_ROLE, OWNER_ROLE
-from bookshop.db.pool import connect
+from bookshop.db.pool import Database, connect, create_pool
 from bookshop.db.urls import DatabaseUrls, with_database, with_user
+from bookshop.jobs.handlers import HANDLERS
+from bookshop.jobs.worker import Worker, WorkerOptions
 from bookshop.settings import Settings
 
 TEMPLATE_DATABASE = "bookshop_test_template"
@@ -207,3 +211,33 @@ async def staff(make_account: AccountFactory) -> Account:
 async def admin_account(make_account: AccountFactory) -> Account:
     account: Account = await make_account("admin")
     return account
+
+
+@pytest.fixture
+async def drain_queue(settings: Settings, database_urls: DatabaseUrls) -> AsyncIterator[Any]:
+    """Runs the real worker (the handlers `bookshop worker` runs) until no job is due or running;
+    jobs due later stay queued. Call it with an owner's connection to watch the queue."""
+    pool = await create_pool(msgspec.structs.replace(settings, pool_max_size=4), dsn=database_urls.app)
+    database = Database(pool, acquire_timeout=5)
+
+    async def drain(conn: asyncpg.Connection) -> None:
+        stop = asyncio.Event()
+        worker = Worker(
+            database,
+            settings=settings,
+            dsn=database_urls.app,
+            handlers=HANDLERS,
+            options=WorkerOptions(concurrency=2, poll_interval=0.05),
+        )
+        task = asyncio.create_task(worker.run(stop))
+        deadline = time.monotonic() + 15
+        while await conn.fetchval(
+            "SELECT count(*) FROM jobs WHERE (status = 'queued' AND run_at <= now()) OR status = 'running'"
+        ):
+            assert time.monotonic() < deadline, "the worker did not empty the queue in 15 s"
+            await asyncio.sleep(0.05)
+        stop.set()
+        await asyncio.wait_for(task, 10)
+
+    yield drain
+    await pool.close()

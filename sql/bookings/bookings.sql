@@ -59,7 +59,15 @@ LIMIT :limit;
 UPDATE bookings
 SET status = :to_status
 WHERE id = :id AND (:user_id::uuid IS NULL OR user_id = :user_id::uuid) AND status = any(:from_statuses::text[])
-RETURNING id, venue_id, status;
+RETURNING id, venue_id, status, upper(during) AS ends_at;
+
+-- name: complete_ended_booking(id)^
+-- Completes a confirmed booking whose period has ended (the complete_booking job, due when it
+-- ends); no row when it was cancelled or completed meanwhile, or has not ended. bookings_pkey.
+UPDATE bookings
+SET status = 'completed'
+WHERE id = :id AND status = 'confirmed' AND upper(during) <= now()
+RETURNING id, venue_id, upper(during) AS ends_at;
 
 -- name: get_booking_status(id, user_id)$
 -- A booking's status (the customer's own, or any with user_id null), to explain a refused

@@ -1,9 +1,10 @@
 -- The job queue: enqueued by the service, claimed and finished by `bookshop worker`.
 
--- name: enqueue_job(queue, kind, payload, max_attempts)$
--- Queues a job due now; a trigger wakes idle workers when the transaction commits.
-INSERT INTO jobs (queue, kind, payload, max_attempts)
-VALUES (:queue, :kind, :payload, :max_attempts)
+-- name: enqueue_job(queue, kind, payload, max_attempts, run_at)$
+-- Queues a job due at run_at, or now when it is null; a trigger wakes idle workers when the
+-- transaction commits if it is due, and an idle worker sleeps no later than the next due job.
+INSERT INTO jobs (queue, kind, payload, max_attempts, run_at)
+VALUES (:queue, :kind, :payload, :max_attempts, coalesce(:run_at::timestamptz, now()))
 RETURNING id;
 
 -- name: claim_jobs(queue, worker, lease_seconds, limit)

@@ -1,54 +1,18 @@
 """Invoices: issued by the worker after an order, once, numbered; voided by staff."""
 
-import asyncio
 import re
-import time
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
 import asyncpg
-import msgspec
-import pytest
 
-from bookshop.db.pool import Database, act_as, create_pool
-from bookshop.db.urls import DatabaseUrls
-from bookshop.jobs.handlers import HANDLERS
-from bookshop.jobs.worker import Worker, WorkerOptions
+from bookshop.db.pool import act_as
 from bookshop.orders import handlers
-from bookshop.settings import Settings
 from tests.accounts.test_routes import assert_problem
 from tests.conftest import Account, AccountFactory
 from tests.orders.conftest import BookFactory, Client, key_headers, order_body
-
-
-@pytest.fixture
-async def run_worker(settings: Settings, database_urls: DatabaseUrls) -> AsyncIterator[Any]:
-    """Runs the real worker (the handlers `bookshop worker` runs) until the queue is empty."""
-    pool = await create_pool(msgspec.structs.replace(settings, pool_max_size=4), dsn=database_urls.app)
-    database = Database(pool, acquire_timeout=5)
-
-    async def drain(conn: asyncpg.Connection) -> None:
-        stop = asyncio.Event()
-        worker = Worker(
-            database,
-            settings=settings,
-            dsn=database_urls.app,
-            handlers=HANDLERS,
-            options=WorkerOptions(concurrency=2, poll_interval=0.05),
-        )
-        task = asyncio.create_task(worker.run(stop))
-        deadline = time.monotonic() + 15
-        while await conn.fetchval("SELECT count(*) FROM jobs WHERE status IN ('queued', 'running')"):
-            assert time.monotonic() < deadline, "the worker did not empty the queue in 15 s"
-            await asyncio.sleep(0.05)
-        stop.set()
-        await asyncio.wait_for(task, 10)
-
-    yield drain
-    await pool.close()
 
 
 async def test_an_order_gets_its_invoice_from_the_worker(
@@ -57,13 +21,13 @@ async def test_an_order_gets_its_invoice_from_the_worker(
     make_account: AccountFactory,
     make_book: BookFactory,
     conn: asyncpg.Connection,
-    run_worker: Any,
+    drain_queue: Any,
 ) -> None:
     book = await make_book(stock=5, price="19.99")
     placed = (await client.post("/orders", json=order_body((book, 3)), headers=key_headers(customer))).json()
     assert (await client.get(f"/orders/{placed['id']}/invoice", headers=customer.headers)).status_code == 404
 
-    await run_worker(conn)
+    await drain_queue(conn)
     response = await client.get(f"/orders/{placed['id']}/invoice", headers=customer.headers)
     assert response.status_code == 200, response.text
     invoice = response.json()
@@ -78,7 +42,7 @@ async def test_an_order_gets_its_invoice_from_the_worker(
     assert await conn.fetchval("SELECT count(*) FROM events WHERE kind = 'invoice_issued'") == 1
 
     second = (await client.post("/orders", json=order_body((book, 1)), headers=key_headers(customer))).json()
-    await run_worker(conn)
+    await drain_queue(conn)
     numbers = [row["number"] for row in await conn.fetch("SELECT number FROM invoices ORDER BY issued_at")]
     assert len(numbers) == 2
     assert int(numbers[1][-6:]) == int(numbers[0][-6:]) + 1, numbers
@@ -103,11 +67,16 @@ async def test_issuing_twice_yields_one_invoice(
 
 
 async def test_staff_void_invoices_which_then_hide_unless_staff_ask(
-    client: Client, customer: Account, staff: Account, make_book: BookFactory, conn: asyncpg.Connection, run_worker: Any
+    client: Client,
+    customer: Account,
+    staff: Account,
+    make_book: BookFactory,
+    conn: asyncpg.Connection,
+    drain_queue: Any,
 ) -> None:
     book = await make_book(stock=5)
     placed = (await client.post("/orders", json=order_body((book, 1)), headers=key_headers(customer))).json()
-    await run_worker(conn)
+    await drain_queue(conn)
     invoice = (await client.get(f"/orders/{placed['id']}/invoice", headers=customer.headers)).json()
     listed = (await client.get("/invoices", headers=staff.headers)).json()
     assert [item["id"] for item in listed["items"]] == [invoice["id"]]
@@ -128,16 +97,16 @@ async def test_staff_void_invoices_which_then_hide_unless_staff_ask(
 
 
 async def test_cancelling_an_invoiced_order_voids_its_invoice_and_a_cancelled_order_gets_none(
-    client: Client, customer: Account, make_book: BookFactory, conn: asyncpg.Connection, run_worker: Any
+    client: Client, customer: Account, make_book: BookFactory, conn: asyncpg.Connection, drain_queue: Any
 ) -> None:
     book = await make_book(stock=5)
     invoiced = (await client.post("/orders", json=order_body((book, 1)), headers=key_headers(customer))).json()
-    await run_worker(conn)
+    await drain_queue(conn)
     await client.post(f"/orders/{invoiced['id']}/cancel", headers=customer.headers)
     assert (await client.get(f"/orders/{invoiced['id']}/invoice", headers=customer.headers)).status_code == 404
 
     cancelled_first = (await client.post("/orders", json=order_body((book, 1)), headers=key_headers(customer))).json()
     await client.post(f"/orders/{cancelled_first['id']}/cancel", headers=customer.headers)
-    await run_worker(conn)
+    await drain_queue(conn)
     assert await conn.fetchval("SELECT count(*) FROM invoices") == 1
     assert await conn.fetchval("SELECT count(*) FROM invoices WHERE deleted_at IS NULL") == 0

@@ -22,6 +22,7 @@ from bookshop.bookings.schemas import (
 )
 from bookshop.db.pool import Connection
 from bookshop.db.queries import queries
+from bookshop.jobs import repository as jobs
 from bookshop.ops.repository import record_event
 
 q = queries.bookings
@@ -141,7 +142,8 @@ async def change_status(
     """Moves `owner`'s booking (None: anyone's) to `to` if ALLOWED_FROM permits it, and logs
     the event. Returns None when done, else the status that forbids it; LookupError when there
     is no such booking. Cancelling frees the period at once: the exclusion constraint ignores
-    cancelled bookings."""
+    cancelled bookings. Confirming queues a complete_booking job due when the booking ends, in
+    the same transaction."""
     changed = await q.set_booking_status(
         conn, id=booking_id, user_id=owner, from_statuses=list(ALLOWED_FROM[to]), to_status=to
     )
@@ -150,6 +152,10 @@ async def change_status(
         if found is None:
             raise LookupError(booking_id)
         return found
+    if to == "confirmed":
+        await jobs.enqueue(
+            conn, kind="complete_booking", payload={"booking_id": str(booking_id)}, run_at=changed["ends_at"]
+        )
     await record_event(
         conn,
         actor=actor,
@@ -158,6 +164,22 @@ async def change_status(
         payload={"venue_id": str(changed["venue_id"])},
     )
     return None
+
+
+async def complete_ended_booking(conn: Connection, *, booking_id: UUID) -> bool:
+    """Completes the booking if it is still confirmed and has ended, and logs the event; False
+    when there was nothing to do (cancelled, completed already, or not over yet)."""
+    completed = await q.complete_ended_booking(conn, id=booking_id)
+    if completed is None:
+        return False
+    await record_event(
+        conn,
+        actor="worker",
+        kind="booking_completed",
+        subject=f"booking:{booking_id}",
+        payload={"venue_id": str(completed["venue_id"])},
+    )
+    return True
 
 
 async def booked_periods(conn: Connection, *, venue_id: UUID, starts: datetime, ends: datetime) -> list[Period]:

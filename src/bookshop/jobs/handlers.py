@@ -2,6 +2,7 @@
 
 from typing import Any
 
+from bookshop.bookings.handlers import complete_booking
 from bookshop.db.pool import Connection
 from bookshop.jobs.worker import Handler
 from bookshop.orders.handlers import issue_invoice
@@ -12,6 +13,7 @@ async def noop(conn: Connection, payload: dict[str, Any]) -> None:
 
 
 HANDLERS: dict[str, Handler] = {
+    "complete_booking": complete_booking,
     "issue_invoice": issue_invoice,
     "noop": noop,
 }

@@ -20,9 +20,13 @@ async def enqueue(
     payload: dict[str, Any],
     queue: str = DEFAULT_QUEUE,
     max_attempts: int = DEFAULT_MAX_ATTEMPTS,
+    run_at: datetime | None = None,
 ) -> int:
-    """Queues a job; it is claimable once the caller's transaction commits."""
-    job_id: int = await q.enqueue_job(conn, queue=queue, kind=kind, payload=payload, max_attempts=max_attempts)
+    """Queues a job; it is claimable once the caller's transaction commits and run_at (default:
+    now) has come."""
+    job_id: int = await q.enqueue_job(
+        conn, queue=queue, kind=kind, payload=payload, max_attempts=max_attempts, run_at=run_at
+    )
     return job_id
 
 
