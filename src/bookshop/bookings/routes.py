@@ -1,6 +1,7 @@
 """HTTP routes of the bookings context: venues, nearby search, bookings and their states,
 availability, a customer's bookings and revenue stats."""
 
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 from uuid import UUID
@@ -13,6 +14,7 @@ from bookshop.accounts.schemas import Caller
 from bookshop.bookings import repository
 from bookshop.bookings.schemas import (
     Availability,
+    Booking,
     BookingIn,
     BookingPage,
     BookingStats,
@@ -58,7 +60,14 @@ def _booking_not_found(booking_id: UUID) -> NotFoundException:
 
 
 def _keyset_position(key: list[str]) -> tuple[datetime, UUID]:
+    """Where a page of bookings starts: after this (start, id)."""
     return datetime.fromisoformat(key[0]), UUID(key[1])
+
+
+def _next_after(request: Request[Any, Any, Any], items: Sequence[Booking], limit: int) -> str | None:
+    """The cursor after a full page of bookings, by (start, id); None after the last page."""
+    last = items[-1] if len(items) == limit else None
+    return next_cursor(request, [last.starts_at.isoformat(), str(last.id)] if last else None)
 
 
 def _utc(moment: datetime) -> datetime:
@@ -189,9 +198,7 @@ class VenueController(Controller):
             items = await repository.list_venue_bookings(
                 conn, venue_id=venue_id, starts=starts, ends=ends, after=position, limit=limit
             )
-        last = items[-1] if len(items) == limit else None
-        next_key = [last.starts_at.isoformat(), str(last.id)] if last else None
-        return BookingPage(items=items, next=next_cursor(request, next_key))
+        return BookingPage(items=items, next=_next_after(request, items, limit))
 
 
 class BookingController(Controller):
@@ -256,9 +263,7 @@ class MyBookingController(Controller):
         position = read_cursor(request, after, size=2, parse=_keyset_position)
         async with db.transaction(caller) as conn:
             items = await repository.list_user_bookings(conn, user_id=caller.user_id, after=position, limit=limit)
-        last = items[-1] if len(items) == limit else None
-        next_key = [last.starts_at.isoformat(), str(last.id)] if last else None
-        return MyBookingPage(items=items, next=next_cursor(request, next_key))
+        return MyBookingPage(items=items, next=_next_after(request, items, limit))
 
 
 class AdminBookingController(Controller):
