@@ -6,7 +6,7 @@
 
 -- name: seed_cities()
 -- The cities and their centres (latitude, longitude in degrees), biggest first.
-SELECT name, latitude, longitude
+SELECT name, latitude::float8, longitude::float8
 FROM (VALUES
     (1, 'London', 51.5074, -0.1278), (2, 'New York', 40.7128, -74.0060), (3, 'Tokyo', 35.6762, 139.6503),
     (4, 'Paris', 48.8566, 2.3522), (5, 'Berlin', 52.5200, 13.4050), (6, 'São Paulo', -23.5505, -46.6333),

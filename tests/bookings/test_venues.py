@@ -3,8 +3,11 @@
 import random
 from typing import Any
 
+import asyncpg
 import pytest
 
+from bookshop.bookings import seed
+from bookshop.db.queries import queries
 from tests.accounts.test_routes import assert_problem
 from tests.bookings.conftest import Client, VenueFactory, haversine_km, offset
 from tests.conftest import Account
@@ -140,3 +143,28 @@ async def test_nearby_parameters_out_of_range_are_400_naming_them(
     client: Client, params: dict[str, Any], field: str
 ) -> None:
     assert_problem(await client.get("/venues/nearby", params=params), 400, field=field)
+
+
+def plan_nodes(plan: dict[str, Any]) -> list[dict[str, Any]]:
+    return [plan, *(node for child in plan.get("Plans", []) for node in plan_nodes(child))]
+
+
+@pytest.mark.parametrize("limit", [1, 20, 100])
+async def test_nearby_walks_the_index_nearest_first_however_dense_the_area(
+    conn: asyncpg.Connection, limit: int
+) -> None:
+    # 20,000 generated venues put about 1,000 in central London's search box, ten times what the
+    # planner guesses for any box; a plan made for a known limit above that guess would read the
+    # whole box and sort it. The served query must stay a k-nearest-neighbour index scan.
+    await seed.generate(conn, venues=20_000, bookings_per_venue=0)
+    london = (await seed.cities(conn))[0]
+    # Parameters bound as the service binds them: planned for these values, as a connection's
+    # first runs of the statement are.
+    explained = await conn.fetchval(
+        "EXPLAIN (FORMAT JSON) " + queries.bookings.nearby_venues.sql, london.latitude, london.longitude, 5000.0, limit
+    )
+    nodes = plan_nodes(explained[0]["Plan"])  # json, decoded by the codec
+    scans = [node for node in nodes if node.get("Relation Name") == "venues"]
+    assert [(node["Node Type"], node.get("Index Name")) for node in scans] == [("Index Scan", "venues_location_idx")]
+    assert "Order By" in scans[0], scans[0]  # nearest first from the index
+    assert not [node for node in nodes if node["Node Type"] == "Sort"]
