@@ -55,7 +55,7 @@ from uuid import UUID
 import asyncpg
 import httpx
 import msgspec
-from measure import percentile_ms, positive_float
+from measure import Timing, positive_float, timing
 from recording import PROJECT_ROOT, command, display, machine_facts, now, publish
 from served import free_port, start_server, stop_server, wait_ready
 
@@ -192,17 +192,6 @@ WHERE indrelid = 'books'::regclass AND NOT indisprimary AND indexrelid <> 'books
 STOP_GENERATING_SEARCH = "ALTER TABLE books ALTER COLUMN search DROP EXPRESSION"
 
 # --- results ---------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Timing:
-    runs: int
-    p50_ms: float
-    p95_ms: float
-    p99_ms: float
-    mean_ms: float
-    min_ms: float
-    max_ms: float
 
 
 @dataclass(frozen=True)
@@ -378,21 +367,6 @@ class Report:
 
 
 # --- timing ----------------------------------------------------------------------------------
-
-
-def timing(durations: Sequence[float]) -> Timing:
-    if not durations:
-        raise RuntimeError("nothing was measured")
-    ordered = sorted(durations)
-    return Timing(
-        runs=len(ordered),
-        p50_ms=percentile_ms(ordered, 50),
-        p95_ms=percentile_ms(ordered, 95),
-        p99_ms=percentile_ms(ordered, 99),
-        mean_ms=sum(ordered) / len(ordered) * 1000,
-        min_ms=ordered[0] * 1000,
-        max_ms=ordered[-1] * 1000,
-    )
 
 
 Run = Callable[[], Awaitable[int]]  # runs the query once; returns how many rows it gave

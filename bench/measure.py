@@ -22,6 +22,34 @@ def percentile_ms(sorted_seconds: Sequence[float], percent: float) -> float:
     return sorted_seconds[rank - 1] * 1000
 
 
+@dataclass(frozen=True)
+class Timing:
+    """Latencies of one-at-a-time runs: percentiles, mean and range, in milliseconds."""
+
+    runs: int
+    p50_ms: float
+    p95_ms: float
+    p99_ms: float
+    mean_ms: float
+    min_ms: float
+    max_ms: float
+
+
+def timing(durations: Sequence[float]) -> Timing:
+    if not durations:
+        raise RuntimeError("nothing was measured")
+    ordered = sorted(durations)
+    return Timing(
+        runs=len(ordered),
+        p50_ms=percentile_ms(ordered, 50),
+        p95_ms=percentile_ms(ordered, 95),
+        p99_ms=percentile_ms(ordered, 99),
+        mean_ms=sum(ordered) / len(ordered) * 1000,
+        min_ms=ordered[0] * 1000,
+        max_ms=ordered[-1] * 1000,
+    )
+
+
 def metrics(latencies: list[float], seconds: float) -> Metrics:
     if not latencies:
         raise RuntimeError("no request completed in the measured window")

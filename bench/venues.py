@@ -53,7 +53,7 @@ from typing import Any
 
 import asyncpg
 import httpx
-from measure import percentile_ms, positive_float, positive_int
+from measure import Timing, positive_float, positive_int, timing
 from recording import command, display, machine_facts, now, publish, section
 from served import free_port, start_server, stop_server, wait_ready
 
@@ -162,17 +162,6 @@ class Point:
 
 
 @dataclass(frozen=True)
-class Timing:
-    runs: int
-    p50_ms: float
-    p95_ms: float
-    p99_ms: float
-    mean_ms: float
-    min_ms: float
-    max_ms: float
-
-
-@dataclass(frozen=True)
 class Variant:
     name: str
     how: str
@@ -255,21 +244,6 @@ class Report:
 
 
 # --- timing -------------------------------------------------------------------------------
-
-
-def timing(durations: Sequence[float]) -> Timing:
-    if not durations:
-        raise RuntimeError("nothing was measured")
-    ordered = sorted(durations)
-    return Timing(
-        runs=len(ordered),
-        p50_ms=percentile_ms(ordered, 50),
-        p95_ms=percentile_ms(ordered, 95),
-        p99_ms=percentile_ms(ordered, 99),
-        mean_ms=sum(ordered) / len(ordered) * 1000,
-        min_ms=ordered[0] * 1000,
-        max_ms=ordered[-1] * 1000,
-    )
 
 
 Search = Callable[[Point], Awaitable[list[Any]]]  # one search at a point; returns its venues
