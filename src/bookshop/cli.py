@@ -26,7 +26,7 @@ from bookshop.app import resolve_database_urls
 from bookshop.bookings import seed as venue_seed
 from bookshop.catalog import importer
 from bookshop.catalog import seed as catalog_seed
-from bookshop.db import admin, embedded, migrations
+from bookshop.db import admin, embedded, migrations, schema_diagram
 from bookshop.db.admin import APP_ROLE, OWNER_ROLE
 from bookshop.db.pool import act_as, connect
 from bookshop.db.urls import libpq_url, user_of, yoyo_url
@@ -469,6 +469,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("file", help="an .ndjson/.jsonl or .csv file, keyed by isbn (the shape of GET /books/export)")
     p.add_argument("--format", choices=["ndjson", "csv"], help="when the file's name does not say")
     p.set_defaults(handler=import_books)
+
+    schema_diagram.add_command(commands)
 
     p = commands.add_parser("keys", help="API keys")
     key_actions = p.add_subparsers(dest="action", required=True)
