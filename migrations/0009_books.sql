@@ -12,6 +12,8 @@ CREATE TABLE books (
     description  text NOT NULL DEFAULT '' CHECK (char_length(description) <= 20000),
     author_id    uuid NOT NULL REFERENCES authors (id),
     price        numeric(12, 2) NOT NULL CHECK (price >= 0),
+    -- A bounded quantity (copies in stock), not a key or a counter that grows: 32 bits suffice.
+    -- squawk-ignore prefer-bigint-over-int
     stock        integer NOT NULL DEFAULT 0 CHECK (stock >= 0),
     is_published boolean NOT NULL DEFAULT false,
     published_at timestamptz,

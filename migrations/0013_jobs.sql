@@ -11,7 +11,11 @@ CREATE TABLE jobs (
     kind         text NOT NULL CHECK (kind ~ '^[a-z][a-z0-9_]{0,63}$'),
     payload      jsonb NOT NULL DEFAULT '{}' CHECK (jsonb_typeof(payload) = 'object'),
     status       text NOT NULL DEFAULT 'queued' CHECK (status IN ('queued', 'running', 'done', 'failed')),
+    -- A bounded quantity (at most max_attempts), not a key or a counter that grows: 32 bits suffice.
+    -- squawk-ignore prefer-bigint-over-int
     attempts     integer NOT NULL DEFAULT 0 CHECK (attempts >= 0),
+    -- A bounded quantity (1 to 100), not a key or a counter that grows: 32 bits suffice.
+    -- squawk-ignore prefer-bigint-over-int
     max_attempts integer NOT NULL DEFAULT 5 CHECK (max_attempts BETWEEN 1 AND 100),
     run_at       timestamptz NOT NULL DEFAULT now(),  -- queued: not before; running: lease end
     locked_at    timestamptz,

@@ -26,8 +26,12 @@ CREATE TRIGGER orders_set_updated_at BEFORE UPDATE ON orders
 
 CREATE TABLE order_lines (
     order_id   uuid NOT NULL REFERENCES orders (id) ON DELETE CASCADE,
+    -- A line's number within its order: bounded by the lines one order holds, so 16 bits suffice.
+    -- squawk-ignore prefer-bigint-over-smallint
     line_no    smallint NOT NULL CHECK (line_no >= 1),
     book_id    uuid NOT NULL REFERENCES books (id),
+    -- A bounded quantity (copies in one line), not a key or a counter that grows: 32 bits suffice.
+    -- squawk-ignore prefer-bigint-over-int
     quantity   integer NOT NULL CHECK (quantity > 0),
     unit_price numeric(12, 2) NOT NULL CHECK (unit_price >= 0),  -- the book's price when ordered
     PRIMARY KEY (order_id, line_no)

@@ -11,6 +11,8 @@ CREATE TABLE venues (
     address    text NOT NULL CHECK (char_length(address) BETWEEN 1 AND 500),
     latitude   double precision NOT NULL CHECK (latitude BETWEEN -90 AND 90),
     longitude  double precision NOT NULL CHECK (longitude BETWEEN -180 AND 180),
+    -- A bounded quantity (1 to 1,000,000 people), not a key or a counter that grows: 32 bits suffice.
+    -- squawk-ignore prefer-bigint-over-int
     capacity   integer NOT NULL CHECK (capacity BETWEEN 1 AND 1000000),
     created_at timestamptz NOT NULL DEFAULT now(),
     updated_at timestamptz NOT NULL DEFAULT now()

@@ -66,7 +66,9 @@ def server_url() -> Iterator[str]:
     elif _docker_answers():
         from testcontainers.postgres import PostgresContainer
 
-        with PostgresContainer("postgres:18") as container:
+        # Preloaded as the embedded server does, for the diagnostics' slowest statements.
+        preload = "postgres -c shared_preload_libraries=pg_stat_statements"
+        with PostgresContainer("postgres:18").with_command(preload) as container:
             yield container.get_connection_url(driver=None)
     else:
         pgdata = Path(tempfile.mkdtemp(prefix="bookshop-test-")) / "pg"

@@ -20,6 +20,14 @@ def test_values_are_read_from_strings_and_empty_means_unset() -> None:
     assert settings.log_level == "DEBUG"
 
 
+def test_observability_settings() -> None:
+    defaults = Settings.from_env({})
+    assert (defaults.log_format, defaults.slow_query_ms, defaults.metrics_enabled) == ("json", 200.0, True)
+    changed = Settings.from_env({"LOG_FORMAT": "text", "SLOW_QUERY_MS": "0.5", "METRICS_ENABLED": "false"})
+    assert (changed.log_format, changed.slow_query_ms, changed.metrics_enabled) == ("text", 0.5, False)
+    assert Settings.from_env({"SLOW_QUERY_MS": "0"}).slow_query_ms == 0  # off
+
+
 @pytest.mark.parametrize(
     ("environ", "named"),
     [
@@ -29,6 +37,9 @@ def test_values_are_read_from_strings_and_empty_means_unset() -> None:
         ({"PORT": "70000"}, "PORT"),
         ({"STATEMENT_TIMEOUT_MS": "-1"}, "STATEMENT_TIMEOUT_MS"),
         ({"LOG_LEVEL": "LOUD"}, "LOG_LEVEL"),
+        ({"LOG_FORMAT": "xml"}, "LOG_FORMAT"),
+        ({"SLOW_QUERY_MS": "-1"}, "SLOW_QUERY_MS"),
+        ({"METRICS_ENABLED": "maybe"}, "METRICS_ENABLED"),
         ({"API_KEY_PEPPER": "short"}, "API_KEY_PEPPER"),
         ({"DATABASE_URL": "mysql://db/x"}, "DATABASE_URL"),
     ],

@@ -50,6 +50,9 @@ RETURNING id, email, name, role, is_active, preferences, last_login_at, created_
 -- The CTE is inlined into both uses, so the count and the page are each planned on their own:
 -- users_pkey walks the page, users_search_trgm_idx serves q, users_preferences_idx serves prefers.
 -- Always one row at least: past the last page the user columns are NULL and total still counts.
+-- plan: seq-scan ok on users, the total counts every live user that matches, so with no filter it
+-- reads them all (offset pages with a total, for staff); a generic plan cannot tell which optional
+-- filter is set, and the custom plans of the first executions use the trigram and GIN indexes.
 WITH matching AS NOT MATERIALIZED (
     SELECT id, email, name, role, is_active, preferences, last_login_at, created_at, updated_at
     FROM users
@@ -81,4 +84,5 @@ SELECT count(*) FROM deactivated;
 
 -- name: has_users()$
 -- Whether any user exists, live or deleted: the demo data is seeded only into an empty database.
+-- plan: seq-scan ok on users, EXISTS stops at the first row the scan meets.
 SELECT EXISTS (SELECT 1 FROM users);

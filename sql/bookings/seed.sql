@@ -97,6 +97,8 @@ SELECT coalesce(array_agg(id), '{}') FROM (SELECT id FROM users WHERE role = 'cu
 -- name: seed_venue_numbering()$
 -- The highest number a generated venue's name ends in, so a run adds after it (a full scan:
 -- owner work, once a run).
+-- plan: seq-scan ok on venues, the seed generator's bookkeeping: no index serves a number at the
+-- end of a name, and one pass per run costs less than an index every write would maintain.
 SELECT coalesce(max(substring(name FROM ' (\d+)$')::bigint), 0) FROM venues;
 
 -- name: seed_analyze_bookings()!

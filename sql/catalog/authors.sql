@@ -47,6 +47,8 @@ LIMIT :limit;
 -- name: author_stats(limit)
 -- Live published books per author, authors with none included, most first. A full aggregate:
 -- books_author_published_idx feeds the join, but every author is counted.
+-- plan: seq-scan ok, every author and every live published book is counted before the top
+-- :limit are known, so both tables are read whole (a hash join beats an index probe per author).
 SELECT a.id, a.name, count(b.id) AS books
 FROM authors AS a
 LEFT JOIN books AS b ON b.author_id = a.id AND b.is_published AND b.deleted_at IS NULL

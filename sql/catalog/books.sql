@@ -54,19 +54,21 @@ LIMIT :limit;
 -- name: list_books_page(limit, offset)
 -- A numbered page of the public listing with the total: OFFSET walks and discards every row
 -- before the page on books_public_listing_idx, so deep pages cost more; use the keyset listing.
+-- Each page row's author is one authors_pkey probe (a scalar subquery), never a join of all authors.
+-- The total counts every live published book: an index-only scan of books_public_listing_idx.
 WITH listed AS NOT MATERIALIZED (
     SELECT id, slug, title, subtitle, author_id, price, published_at
     FROM books
     WHERE is_published AND deleted_at IS NULL
 )
 SELECT page.id, page.slug, page.title, page.subtitle, page.price, page.published_at,
-       CASE WHEN page.id IS NOT NULL THEN json_build_object('id', a.id, 'name', a.name) END AS author,
+       (SELECT json_build_object('id', a.id, 'name', a.name) FROM authors AS a WHERE a.id = page.author_id)
+           AS author,
        counted.total
 FROM (SELECT count(*) AS total FROM listed) AS counted
 LEFT JOIN LATERAL (
     SELECT * FROM listed ORDER BY published_at DESC, id DESC LIMIT :limit OFFSET :offset
 ) AS page ON true
-LEFT JOIN authors AS a ON a.id = page.author_id
 ORDER BY page.published_at DESC, page.id DESC;
 
 -- name: list_author_books(author_id, limit)

@@ -178,6 +178,8 @@ $words$, E' \n'), '\s+') AS words,
 -- Where a run's numbers start, so it adds to what is there: after the highest number any book's
 -- slug ends in ("-123") and any generated customer's email carries. One pass over each table
 -- (no index serves a suffix), paid once per run.
+-- plan: seq-scan ok, the seed generator's bookkeeping: one pass over books and users per run,
+-- cheaper than an index that every write would maintain for it.
 SELECT coalesce((SELECT max(substring(slug FROM '-([0-9]{1,9})$')::bigint) FROM books), 0) AS last_book,
        coalesce((SELECT max(substring(email FROM '\.([0-9]{1,9})@customers\.example$')::bigint) FROM users), 0)
            AS last_customer;

@@ -86,3 +86,15 @@ SET status = 'queued', attempts = 0, run_at = now()
 WHERE id = :id AND status = 'failed'
 RETURNING id, queue, kind, payload, status, attempts, max_attempts, run_at, locked_at, locked_by, last_error,
           created_at, updated_at;
+
+-- name: count_jobs_by_status()
+-- Queue depth for GET /metrics, read at every scrape: how many jobs are queued, running and
+-- failed (dead letters), a row for each even when none. One count per status, each written
+-- with its literal so the planner sees how rare that status is and counts it on
+-- jobs_status_idx (index only) or jobs_claim_idx. Done jobs are left out: they pile up for
+-- good, and counting them at every scrape would read all of them.
+SELECT 'queued' AS status, count(*) AS jobs FROM jobs WHERE status = 'queued'
+UNION ALL
+SELECT 'running', count(*) FROM jobs WHERE status = 'running'
+UNION ALL
+SELECT 'failed', count(*) FROM jobs WHERE status = 'failed';

@@ -7,7 +7,6 @@ from contextlib import asynccontextmanager
 from litestar import Litestar
 from litestar.datastructures import State
 from litestar.di import Provide
-from litestar.logging import LoggingConfig
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
@@ -16,15 +15,19 @@ from bookshop.accounts.routes import AdminUserController, MeController, UserCont
 from bookshop.bookings.routes import AdminBookingController, BookingController, MyBookingController, VenueController
 from bookshop.catalog.routes import AuthorController, BookController, TagController
 from bookshop.db import embedded
-from bookshop.db.pool import Database, create_pool
+from bookshop.db.pool import Database, create_pool, named_statements
+from bookshop.db.query_log import QueryObserver
 from bookshop.db.urls import DatabaseUrls, libpq_url
 from bookshop.http.auth import provide_caller
 from bookshop.http.dependencies import provide_database
 from bookshop.http.errors import EXCEPTION_HANDLERS
 from bookshop.http.health import HealthController
+from bookshop.http.logs import logging_config
+from bookshop.http.metrics import Metrics, MetricsController
+from bookshop.http.observe import RequestObserver
 from bookshop.http.security import DOCS_PATH, cors_config, rate_limit_config, security_headers
 from bookshop.jobs.routes import AdminJobController
-from bookshop.ops.routes import AdminEventController
+from bookshop.ops.routes import AdminDiagnosticsController, AdminEventController
 from bookshop.orders.routes import InvoiceController, MyOrderController, OrderController
 from bookshop.settings import DEVELOPMENT_PEPPER, Settings
 
@@ -44,22 +47,27 @@ def resolve_database_urls(settings: Settings) -> DatabaseUrls:
 def create_app(settings: Settings | None = None) -> Litestar:
     """Builds the app; with no settings given, reads them from the environment (as granian does)."""
     settings = settings or Settings.from_env()
-    if settings.database_url and settings.api_key_pepper == DEVELOPMENT_PEPPER:
-        logger.warning("API_KEY_PEPPER is the development default: set a secret of your own for a real database")
     dsn = resolve_database_urls(settings).app
+    metrics = Metrics() if settings.metrics_enabled else None
 
     @asynccontextmanager
     async def pool_lifespan(app: Litestar) -> AsyncIterator[None]:
-        pool = await create_pool(settings, dsn=dsn)
+        observer = QueryObserver(
+            named_statements(),
+            slow_query_ms=settings.slow_query_ms,
+            histogram=metrics.query_seconds if metrics else None,
+        )
+        pool = await create_pool(settings, dsn=dsn, observer=observer)
         app.state.database = Database(pool, acquire_timeout=settings.pool_acquire_timeout)
         try:
             yield
         finally:
             await pool.close()
 
-    return Litestar(
+    app = Litestar(
         route_handlers=[
             HealthController,
+            *([MetricsController] if metrics else []),
             UserController,
             MeController,
             AdminUserController,
@@ -75,6 +83,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             AdminBookingController,
             AdminJobController,
             AdminEventController,
+            AdminDiagnosticsController,
         ],
         dependencies={
             "db": Provide(provide_database, sync_to_thread=False),
@@ -82,7 +91,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         },
         exception_handlers=EXCEPTION_HANDLERS,
         lifespan=[pool_lifespan],
-        state=State({"settings": settings}),
+        state=State({"settings": settings, "metrics": metrics}),
         openapi_config=OpenAPIConfig(
             title="bookshop",
             version="0.1.0",
@@ -94,9 +103,12 @@ def create_app(settings: Settings | None = None) -> Litestar:
         before_send=[security_headers],
         middleware=[limit.middleware] if (limit := rate_limit_config(settings.rate_limit_per_minute)) else [],
         cors_config=cors_config(settings.cors_allow_origins),
-        logging_config=LoggingConfig(
-            root={"level": settings.log_level, "handlers": ["queue_listener"]},
-            log_exceptions="never",  # errors.py logs what deserves it, once
-        ),
+        logging_config=logging_config(level=settings.log_level, log_format=settings.log_format),
         request_max_body_size=settings.max_body_bytes,
     )
+    # Around the whole app, 404s of unknown paths and error responses included (http/observe.py).
+    app.asgi_handler = RequestObserver(app.asgi_handler, metrics=metrics)
+    # After Litestar set up logging, so the warning leaves in the configured format.
+    if settings.database_url and settings.api_key_pepper == DEVELOPMENT_PEPPER:
+        logger.warning("API_KEY_PEPPER is the development default: set a secret of your own for a real database")
+    return app

@@ -29,8 +29,10 @@ from bookshop.catalog import seed as catalog_seed
 from bookshop.db import admin, embedded, migrations, schema_diagram
 from bookshop.db.admin import APP_ROLE, OWNER_ROLE
 from bookshop.db.pool import act_as, connect
+from bookshop.db.sql_review import add_command as add_sql_command
 from bookshop.db.urls import libpq_url, user_of, yoyo_url
 from bookshop.jobs.worker import WorkerOptions, run_worker
+from bookshop.ops.doctor import add_command as add_doctor_command
 from bookshop.settings import Settings, SettingsError
 
 console = Console(stderr=True, soft_wrap=True)
@@ -142,10 +144,11 @@ def owner_url(settings: Settings) -> str:
 def migrate(settings: Settings, args: argparse.Namespace) -> int:
     dsn = owner_url(settings)
     if args.action == "apply":
-        applied = migrations.apply(dsn)
+        applied = migrations.apply(dsn, lock_timeout=args.lock_timeout)
         console.print(f"applied: {', '.join(applied)}" if applied else "nothing to apply")
     elif args.action == "rollback":
-        rolled_back = migrations.rollback(dsn, count=None if args.all else args.count)
+        count = None if args.all else args.count
+        rolled_back = migrations.rollback(dsn, count=count, lock_timeout=args.lock_timeout)
         console.print(f"rolled back: {', '.join(rolled_back)}" if rolled_back else "nothing to roll back")
     else:
         table = Table("migration", "applied")
@@ -428,8 +431,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = commands.add_parser("migrate", help="apply, roll back or list migrations (under yoyo's lock)")
     actions = p.add_subparsers(dest="action", required=True)
-    actions.add_parser("apply", help="apply every pending migration")
+    apply_action = actions.add_parser("apply", help="apply every pending migration")
     rollback = actions.add_parser("rollback", help="roll back the newest migrations")
+    for locking in (apply_action, rollback):
+        locking.add_argument(
+            "--lock-timeout",
+            type=positive_float,
+            default=migrations.LOCK_TIMEOUT_SECONDS,
+            help="seconds to wait for another process's migration lock (yoyo_lock) before giving up"
+            f" ({migrations.LOCK_TIMEOUT_SECONDS:g})",
+        )
     rollback_count = rollback.add_mutually_exclusive_group()
     rollback_count.add_argument("--count", type=int, default=1, help="how many (default 1)")
     rollback_count.add_argument("--all", action="store_true", help="every applied migration")
@@ -479,6 +490,9 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--role", required=True, choices=["customer", "staff", "admin"])
     create.add_argument("--name", default="cli", help="a label for the key")
     p.set_defaults(handler=keys_create)
+
+    add_sql_command(commands)
+    add_doctor_command(commands)
     return parser
 
 
@@ -492,8 +506,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     handler: Callable[[Settings, argparse.Namespace], int] = args.handler
     try:
         return handler(settings, args)
-    except (psycopg.Error, asyncpg.PostgresError, OSError) as error:
-        # The database refused or is out of reach: say so in a line, not a traceback.
+    except (psycopg.Error, asyncpg.PostgresError, OSError, migrations.MigrationLockTimeout) as error:
+        # The database refused, is out of reach, or another process holds the migration lock
+        # (the message says who and what to do): say so in a line, not a traceback.
         console.print(f"[red]{type(error).__name__}: {error}[/red]")
         return 1
 

@@ -37,6 +37,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, rename="upper"):
     port: Annotated[int, msgspec.Meta(ge=1, le=65_535)] = 8000
     workers: Annotated[int, msgspec.Meta(ge=1)] = 1
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_format: Literal["json", "text"] = "json"
+    slow_query_ms: Annotated[float, msgspec.Meta(ge=0)] = 200.0  # 0: no slow-query log
+    metrics_enabled: bool = True  # GET /metrics
     api_key_pepper: Annotated[str, msgspec.Meta(min_length=16)] = DEVELOPMENT_PEPPER
     max_body_bytes: Annotated[int, msgspec.Meta(ge=1024)] = 1_048_576
     retry_after_seconds: Annotated[int, msgspec.Meta(ge=1)] = 2

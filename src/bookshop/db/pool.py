@@ -2,6 +2,7 @@
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from functools import cache
 from typing import Protocol, TypeAlias
 from uuid import UUID
 
@@ -10,6 +11,7 @@ import msgspec
 from asyncpg.pool import PoolConnectionProxy
 
 from bookshop.db.queries import queries
+from bookshop.db.query_log import QueryObserver, statement_names
 from bookshop.settings import Settings
 
 # What repositories accept: a connection from asyncpg.connect or one lent by the pool.
@@ -56,14 +58,34 @@ def server_settings(settings: Settings) -> dict[str, str]:
     }
 
 
-async def create_pool(settings: Settings, *, dsn: str) -> Pool:
+@cache
+def named_statements() -> dict[str, str]:
+    """Statement text → query name, for the query logger (built once from the loader)."""
+    return statement_names(queries)
+
+
+def query_observer(settings: Settings) -> QueryObserver:
+    """The slow-query log alone, for pools without metrics (the worker's)."""
+    return QueryObserver(named_statements(), slow_query_ms=settings.slow_query_ms)
+
+
+async def create_pool(settings: Settings, *, dsn: str, observer: QueryObserver | None = None) -> Pool:
+    """The pool; each of its connections reports every statement to the observer (by default
+    the slow-query log of settings.slow_query_ms), see db/query_log.py."""
+    observer = observer or query_observer(settings)
+
+    async def init(conn: asyncpg.Connection) -> None:
+        await init_connection(conn)
+        if observer.active:
+            conn.add_query_logger(observer)
+
     pool = await asyncpg.create_pool(
         dsn,
         min_size=settings.pool_min_size,
         max_size=settings.pool_max_size,
         command_timeout=settings.command_timeout,
         connection_class=PooledConnection,
-        init=init_connection,
+        init=init,
         server_settings=server_settings(settings),
     )
     assert pool is not None  # create_pool returns None only when not awaited

@@ -48,13 +48,14 @@ def rate_limit_identifier(request: Request[Any, Any, Any]) -> str:
 
 
 def rate_limit_config(requests_per_minute: int) -> RateLimitConfig | None:
-    """Per process: with several workers each keeps its own count. Probes are never limited."""
+    """Per process: with several workers each keeps its own count. Probes and the metrics
+    scrape are never limited."""
     if requests_per_minute == 0:
         return None
     return RateLimitConfig(
         rate_limit=("minute", requests_per_minute),
         identifier_for_request=rate_limit_identifier,
-        exclude=["^/health$", "^/ready$"],
+        exclude=["^/health$", "^/ready$", "^/metrics$"],
     )
 
 

@@ -71,3 +71,8 @@ async def retry(conn: Connection, *, job_id: int) -> Job | None:
     """Queues a failed job again with fresh attempts; None unless it was failed."""
     row = await q.retry_job(conn, id=job_id)
     return None if row is None else Job(**row)
+
+
+async def count_by_status(conn: Connection) -> dict[str, int]:
+    """Jobs queued, running and failed (zero included); done jobs are not counted."""
+    return {row["status"]: row["jobs"] async for row in q.count_jobs_by_status(conn)}

@@ -1,4 +1,4 @@
-"""HTTP routes of operations, for admins: the audit log."""
+"""HTTP routes of operations, for admins: the audit log and the diagnostics."""
 
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
@@ -10,8 +10,8 @@ from bookshop.http.auth import ensure_admin
 from bookshop.http.dependencies import CurrentCaller, Db
 from bookshop.http.pagination import After, Limit, next_cursor, read_cursor
 from bookshop.http.windows import check_window
-from bookshop.ops import repository
-from bookshop.ops.schemas import EventPage
+from bookshop.ops import diagnostics, repository
+from bookshop.ops.schemas import Diagnostics, EventPage
 
 DEFAULT_WINDOW = timedelta(days=7)
 
@@ -46,3 +46,35 @@ class AdminEventController(Controller):
             items = await repository.list_events(conn, kind=kind, since=since, until=until, after=position, limit=limit)
         next_key = [str(items[-1].id)] if len(items) == limit else None
         return EventPage(items=items, next=next_cursor(request, next_key))
+
+
+class AdminDiagnosticsController(Controller):
+    path = "/admin/diagnostics"
+    tags = ["admin"]
+
+    @get(
+        "/",
+        summary="The database's health: indexes, bloat, slow statements, sessions, migrations (admin).",
+        description="Foreign keys without an index, duplicate or redundant indexes, unused indexes, estimated table "
+        "and index bloat, the cache hit ratio, the slowest statements from pg_stat_statements, sessions running or "
+        "idle in a transaction longer than threshold_seconds, and pending migrations. `problems` lists what needs "
+        "action (empty when healthy); `notes` says what could not be checked and why. The same report as "
+        "`bookshop doctor`.",
+    )
+    async def get_diagnostics(
+        self,
+        db: Db,
+        caller: CurrentCaller,
+        threshold_seconds: Annotated[
+            float, QueryParameter(gt=0, le=86400, description="Sessions running or idle in a transaction longer.")
+        ] = diagnostics.DEFAULT_THRESHOLD_SECONDS,
+        limit: Annotated[
+            int, QueryParameter(ge=1, le=100, description="Rows of slow statements and of each bloat list.")
+        ] = diagnostics.DEFAULT_LIMIT,
+        order_by: Annotated[
+            diagnostics.StatementOrder, QueryParameter(description="Slowest statements by mean or total time.")
+        ] = "mean",
+    ) -> Diagnostics:
+        ensure_admin(caller)
+        async with db.connection() as conn:
+            return await diagnostics.collect(conn, threshold_seconds=threshold_seconds, limit=limit, order_by=order_by)

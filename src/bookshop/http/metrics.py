@@ -1,0 +1,128 @@
+"""GET /metrics: Prometheus metrics of requests, named queries, the pool and the job queue.
+
+Each app keeps its metrics in a registry of its own (not prometheus_client's global one), so an
+app counts only its own requests, and apps built side by side (the tests) do not collide.
+
+- `bookshop_http_requests_total{method, route, status}` and
+  `bookshop_http_request_duration_seconds{method, route, status}` (a histogram), observed for
+  every request by http/observe.py. `route` is the route's template (`/books/{id_or_slug}`),
+  never the path with its ids; a request no route matched counts under `route="unmatched"`.
+- `bookshop_db_query_duration_seconds{query}`: every statement the pool runs, by the name of its
+  query (`catalog.get_book_detail`), observed by db/query_log.py.
+- `bookshop_db_pool_size`, `_idle`, `_in_use`, `_max_size`: the asyncpg pool, read at scrape time.
+- `bookshop_jobs{status}`: jobs queued, running and failed, counted at scrape time by
+  jobs.count_jobs_by_status (sql/jobs/jobs.sql). Done jobs are not counted.
+
+With several worker processes (WORKERS > 1) every process keeps its own registry and pool, and a
+scrape is answered by whichever process accepts it: its counters are that process's alone. The
+job counts come from the database, so they hold whatever process answers.
+"""
+
+import asyncio
+import logging
+from typing import Any
+
+from litestar import Controller, Request, Response, get
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import disable_created_metrics as _disable_created_metrics
+
+from bookshop.db.pool import Database
+from bookshop.jobs import repository as jobs
+
+logger = logging.getLogger("bookshop.metrics")
+
+METRICS_PATH = "/metrics"
+# The classic text format (what every Prometheus version reads); Litestar appends the charset.
+MEDIA_TYPE = "text/plain; version=0.0.4"
+# How long a scrape waits for a connection and the job counts before it answers without them.
+DATABASE_TIMEOUT_SECONDS = 2.0
+
+# From a millisecond (a cached detail) to the statement timeout's order of magnitude.
+REQUEST_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+QUERY_BUCKETS = (0.0002, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+
+# The `*_created` timestamp series double the output and no dashboard here reads them.
+_disable_created_metrics()  # type: ignore[no-untyped-call]
+
+
+class Metrics:
+    """One app's metrics. Request timers are kept per label set, so observing one is a dict
+    lookup and two additions."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        registry = self.registry
+        request_labels = ("method", "route", "status")
+        self.requests = Counter("bookshop_http_requests", "HTTP requests answered.", request_labels, registry=registry)
+        self.request_seconds = Histogram(
+            "bookshop_http_request_duration_seconds",
+            "Time from a request's arrival to its response's last byte, in seconds.",
+            request_labels,
+            buckets=REQUEST_BUCKETS,
+            registry=registry,
+        )
+        self.query_seconds = Histogram(
+            "bookshop_db_query_duration_seconds",
+            "Time a statement took, by named query (unnamed: not a named query), in seconds.",
+            ("query",),
+            buckets=QUERY_BUCKETS,
+            registry=registry,
+        )
+        self.pool_size = Gauge("bookshop_db_pool_size", "Connections the pool holds open.", registry=registry)
+        self.pool_idle = Gauge("bookshop_db_pool_idle", "Open connections waiting in the pool.", registry=registry)
+        self.pool_in_use = Gauge("bookshop_db_pool_in_use", "Connections lent out to requests.", registry=registry)
+        self.pool_max_size = Gauge("bookshop_db_pool_max_size", "Most connections the pool opens.", registry=registry)
+        self.jobs = Gauge(
+            "bookshop_jobs", "Jobs in the queue by status (queued, running, failed).", ("status",), registry=registry
+        )
+        self._request_timers: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
+
+    def observe_request(self, method: str, route: str, status: int, seconds: float) -> None:
+        key = (method, route, status)
+        timers = self._request_timers.get(key)
+        if timers is None:
+            labels = {"method": method, "route": route, "status": str(status)}
+            timers = self._request_timers[key] = (
+                self.requests.labels(**labels),
+                self.request_seconds.labels(**labels),
+            )
+        timers[0].inc()
+        timers[1].observe(seconds)
+
+    async def read_database(self, database: Database) -> None:
+        """Sets the pool gauges (before this scrape takes a connection) and the job counts. When
+        the database does not answer, the job counts are left out rather than left stale."""
+        pool = database.pool
+        size, idle = pool.get_size(), pool.get_idle_size()
+        self.pool_size.set(size)
+        self.pool_idle.set(idle)
+        self.pool_in_use.set(size - idle)
+        self.pool_max_size.set(pool.get_max_size())
+        try:
+            async with asyncio.timeout(DATABASE_TIMEOUT_SECONDS), database.connection() as conn:
+                counts = await jobs.count_by_status(conn)
+        except Exception as error:  # noqa: BLE001 - whatever failed, the rest of the scrape stands
+            logger.warning("job counts left out of the metrics: %s", type(error).__name__)
+            self.jobs.clear()
+            return
+        for status, count in counts.items():
+            self.jobs.labels(status=status).set(count)
+
+    def exposition(self) -> bytes:
+        return generate_latest(self.registry)
+
+
+class MetricsController(Controller):
+    """Unauthenticated, like /health: scrapers carry no API key, and the page holds no user data
+    (counts, timings, route templates and query names). Not rate limited; METRICS_ENABLED=false
+    removes it where the port is public and nothing in front blocks /metrics."""
+
+    path = METRICS_PATH
+    include_in_schema = False
+
+    @get("/", summary="Prometheus metrics, in the text exposition format.")
+    async def metrics(self, request: Request[Any, Any, Any]) -> Response[bytes]:
+        state = request.app.state
+        metrics: Metrics = state.metrics
+        await metrics.read_database(state.database)
+        return Response(metrics.exposition(), media_type=MEDIA_TYPE)

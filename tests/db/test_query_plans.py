@@ -1,0 +1,231 @@
+"""The plan guard: every named query has an index that serves it at a realistic size.
+
+A database of the module's own is filled once by the project's seed generators (a catalog of
+BOOKS books and VENUES venues with their bookings), then every named query's generic plan
+(`EXPLAIN (GENERIC_PLAN, FORMAT JSON)`, the plan a prepared statement falls back to) is walked,
+InitPlans and SubPlans included. A sequential scan of a table with more than LARGE_TABLE rows
+fails the suite, naming the query, the table and the plan node, unless the query's comment
+says why it is fine: `-- plan: seq-scan ok, <why>`.
+
+LARGE_TABLE is 10,000 rows: from about there a sequential scan costs milliseconds and grows with
+the table, while below it the planner rightly prefers reading the few pages to an index (tags,
+a hundred rows, is read whole by design). The realistic set puts every table the generators
+fill (books, book_tags, reviews, authors, users, venues, bookings) above it.
+"""
+
+import time
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import asyncpg
+import msgspec
+import psycopg
+import pytest
+
+from bookshop.bookings import seed as venue_seed
+from bookshop.catalog import seed as catalog_seed
+from bookshop.db.admin import OWNER_ROLE
+from bookshop.db.named_queries import NamedQuery, all_queries, find
+from bookshop.db.pool import connect
+from bookshop.db.sql_review import explain, explainable
+from bookshop.db.urls import DatabaseUrls
+from bookshop.settings import Settings
+from tests.conftest import TEMPLATE_DATABASE, urls_for
+
+LARGE_TABLE = 10_000
+BOOKS = 100_000
+CUSTOMERS = 20_000  # above LARGE_TABLE, so the queries on users are held to it too
+VENUES = 50_000  # with 4 bookings each: 200,000 bookings
+# Queries that read a temporary table another statement of their file creates first.
+PREPARED_BY = {
+    "catalog.reject_staged_books": "catalog.create_book_import_table",
+    "catalog.upsert_staged_books": "catalog.create_book_import_table",
+}
+SEQ_SCAN = "Seq Scan"
+# Real problems the guard found that an index cannot fix, kept failing-visible here rather than
+# hidden behind an annotation: the test fails when one of them stops scanning, so it is removed.
+KNOWN_PROBLEMS = {
+    # Under row-level security a condition may become an index condition only when all its
+    # functions are leakproof; lower(tstzrange) is not, so as the application role (what the
+    # service is) the stats filter every booking by the policy first. As the owner the same
+    # query is a range scan of bookings_starts_idx. Fix: read the window through a narrow
+    # SECURITY DEFINER function for staff, like venue_booked_periods().
+    "bookings.booking_stats_by_day": "lower(during) is not leakproof: bookings_starts_idx unused under RLS",
+    "bookings.booking_stats_by_venue": "lower(during) is not leakproof: bookings_starts_idx unused under RLS",
+}
+
+
+class Finding(msgspec.Struct, frozen=True):
+    query: str
+    table: str
+    rows: int
+    node: str
+
+
+@pytest.fixture(scope="module")
+async def realistic_urls(
+    admin_conn: asyncpg.Connection, template_urls: DatabaseUrls, server_url: str
+) -> AsyncIterator[DatabaseUrls]:
+    """A database of the module's own, filled by the seed generators once, then vacuumed."""
+    name = f"test_plans_{uuid.uuid4().hex[:12]}"
+    await admin_conn.execute(f"CREATE DATABASE {name} TEMPLATE {TEMPLATE_DATABASE} OWNER {OWNER_ROLE}")
+    urls = urls_for(server_url, name)
+    started = time.monotonic()
+    loading = Settings(statement_timeout_ms=0, command_timeout=600.0)
+    conn = await connect(loading, dsn=urls.owner)
+    try:
+        await catalog_seed.generate(conn, catalog=catalog_seed.plan(books=BOOKS, users=CUSTOMERS))
+        await venue_seed.generate(conn, venues=VENUES)
+        # The steady state autovacuum keeps: statistics for every table, the visibility map set,
+        # and the GIN indexes' pending lists merged (a fresh bulk load leaves them full, which
+        # makes every GIN scan look dear to the planner until the next vacuum).
+        await conn.execute("VACUUM (ANALYZE)")
+    finally:
+        await conn.close()
+    print(f"\nplan guard: seeded {BOOKS:,} books and {VENUES:,} venues in {time.monotonic() - started:.1f} s")
+    yield urls
+    await admin_conn.execute(f"DROP DATABASE {name} WITH (FORCE)")
+
+
+@pytest.fixture(scope="module")
+def table_rows(realistic_urls: DatabaseUrls) -> dict[str, int]:
+    """Rows per table of the public schema, as the planner knows them after ANALYZE."""
+    with psycopg.connect(realistic_urls.owner) as conn:
+        rows = conn.execute(
+            """SELECT c.relname, greatest(c.reltuples, 0)::bigint
+               FROM pg_class AS c JOIN pg_namespace AS n ON n.oid = c.relnamespace
+               WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p', 'm')"""
+        ).fetchall()
+    return dict(rows)
+
+
+@pytest.fixture(scope="module")
+def connections(realistic_urls: DatabaseUrls) -> Iterator[dict[str, psycopg.Connection[Any]]]:
+    """The application role's connection, as the service plans its queries, and the owner's
+    for the owner's work (the seed generators): EXPLAIN needs the statement's privileges."""
+    app, owner = psycopg.connect(realistic_urls.app), psycopg.connect(realistic_urls.owner)
+    yield {"app": app, "owner": owner}
+    app.close()
+    owner.close()
+
+
+def plan_nodes(node: dict[str, Any], path: tuple[str, ...] = ()) -> Iterator[tuple[tuple[str, ...], dict[str, Any]]]:
+    """Every node of a JSON plan with the path to it: children, InitPlans and SubPlans alike."""
+    label = node["Node Type"]
+    if (relationship := node.get("Parent Relationship")) and relationship in ("InitPlan", "SubPlan"):
+        label = f"{node.get('Subplan Name', relationship)}: {label}"
+    here = (*path, label)
+    yield here, node
+    for child in node.get("Plans", []):
+        yield from plan_nodes(child, here)
+
+
+def generic_plan(connections: dict[str, psycopg.Connection[Any]], query: NamedQuery) -> dict[str, Any]:
+    """The JSON generic plan, as the application role, else (no privilege) as the owner."""
+    for role in ("app", "owner"):
+        conn = connections[role]
+        try:
+            with conn.transaction(force_rollback=True):
+                if prepared_by := PREPARED_BY.get(query.qualified_name):
+                    conn.execute(find(prepared_by).statement)
+                plan: dict[str, Any] = explain(conn, query, None, json=True)[0]["Plan"]
+                return plan
+        except psycopg.errors.InsufficientPrivilege:
+            if role == "owner":
+                raise
+    raise AssertionError("unreachable")
+
+
+def seq_scans(query: NamedQuery, plan: dict[str, Any], table_rows: dict[str, int]) -> list[Finding]:
+    found = []
+    for path, node in plan_nodes(plan):
+        if node["Node Type"] == SEQ_SCAN and table_rows.get(node["Relation Name"], 0) > LARGE_TABLE:
+            table = node["Relation Name"]
+            described = " -> ".join(path)
+            if node.get("Filter"):
+                described += f" (Filter: {node['Filter']})"
+            found.append(Finding(query.qualified_name, table, table_rows[table], described))
+    return found
+
+
+def test_the_realistic_set_is_large_where_it_counts(table_rows: dict[str, int]) -> None:
+    large = {name for name, rows in table_rows.items() if rows > LARGE_TABLE}
+    assert {"books", "book_tags", "reviews", "authors", "users", "venues", "bookings"} <= large, table_rows
+
+
+def test_no_query_scans_a_large_table_without_saying_why(
+    connections: dict[str, psycopg.Connection[Any]], table_rows: dict[str, int]
+) -> None:
+    unexplained: list[Finding] = []
+    known: set[str] = set()
+    for query in all_queries():
+        if not explainable(query):
+            continue
+        findings = seq_scans(query, generic_plan(connections, query), table_rows)
+        if query.qualified_name in KNOWN_PROBLEMS and findings:
+            known.add(query.qualified_name)
+            continue
+        unexplained += [f for f in findings if not query.seq_scan_ok_on(f.table)]
+    assert known == set(KNOWN_PROBLEMS), f"fixed, so take them out of KNOWN_PROBLEMS: {set(KNOWN_PROBLEMS) - known}"
+    assert unexplained == [], (
+        "sequential scans of large tables, without a `-- plan: seq-scan ok, <why>`:\n"
+        + "\n".join(f"  {f.query}: Seq Scan on {f.table} ({f.rows:,} rows) at {f.node}" for f in unexplained)
+    )
+
+
+def test_annotations_are_not_left_behind(connections: dict[str, psycopg.Connection[Any]]) -> None:
+    """An annotated query must still scan what its annotation names (a table of any size; any
+    table for a bare `seq-scan ok`): a stale reason would hide the next scan."""
+    stale = []
+    for query in all_queries():
+        if not (query.seq_scan_ok and explainable(query)):
+            continue
+        plan = generic_plan(connections, query)
+        scanned = {node["Relation Name"] for _, node in plan_nodes(plan) if node["Node Type"] == SEQ_SCAN}
+        for note in query.annotations:
+            table = note.seq_scan_table
+            if table and not (scanned if table == "*" else scanned & {table}):
+                stale.append(f"{query.qualified_name} ({query.location()}): {note.what}")
+    assert stale == [], f"`-- plan: seq-scan ok` on queries whose plan scans no such table: {stale}"
+
+
+def test_a_query_without_an_index_fails_naming_query_table_and_node(
+    connections: dict[str, psycopg.Connection[Any]], table_rows: dict[str, int]
+) -> None:
+    """The guard catches what it is for: a new query on an unindexed column."""
+    unindexed = NamedQuery(
+        context="catalog",
+        name="books_by_subtitle",
+        file=find("catalog.get_book_detail").file,
+        line=1,
+        operation="select",
+        suffix="",
+        params=("subtitle",),
+        comment="A query added without its index.",
+        text="",
+        statement="SELECT id FROM books WHERE subtitle = :subtitle AND deleted_at IS NULL;",
+        placeholders=("subtitle",),
+    )
+    findings = seq_scans(unindexed, generic_plan(connections, unindexed), table_rows)
+    assert [(f.query, f.table) for f in findings] == [("catalog.books_by_subtitle", "books")]
+    assert "Seq Scan" in findings[0].node
+    assert "subtitle" in findings[0].node
+
+
+def test_the_walk_reaches_into_subplans() -> None:
+    plan = {
+        "Node Type": "Result",
+        "Plans": [
+            {
+                "Node Type": "Seq Scan",
+                "Parent Relationship": "InitPlan",
+                "Subplan Name": "InitPlan 1",
+                "Relation Name": "books",
+            }
+        ],
+    }
+    query = find("catalog.get_book_detail")
+    assert seq_scans(query, plan, {"books": LARGE_TABLE + 1}) == [
+        Finding("catalog.get_book_detail", "books", LARGE_TABLE + 1, "Result -> InitPlan 1: Seq Scan")
+    ]
