@@ -14,7 +14,7 @@ RETURNING id;
 -- name: get_booking(id, user_id)^
 -- A booking with its venue, in one round trip: bookings_pkey, then venues_pkey. Only the
 -- customer's own (user_id), or any with user_id null (staff); row-level security is the second wall.
-SELECT b.id, b.user_id, lower(b.during) AS starts_at, upper(b.during) AS ends_at, b.amount, b.status,
+SELECT b.id, b.user_id, b.starts_at, upper(b.during) AS ends_at, b.amount, b.status,
        b.created_at, b.updated_at,
        json_build_object('id', v.id, 'name', v.name, 'address', v.address,
                          'latitude', v.latitude, 'longitude', v.longitude) AS venue
@@ -27,29 +27,29 @@ WHERE b.id = :id AND (:user_id::uuid IS NULL OR b.user_id = :user_id::uuid);
 -- bookings_user_starts_idx, then venues_pkey per row of the page. The first page starts after
 -- (infinity, the greatest uuid) rather than testing for a missing cursor, so the row comparison
 -- is an index condition in the generic plan too, not a filter over the customer's every booking.
-SELECT b.id, b.user_id, lower(b.during) AS starts_at, upper(b.during) AS ends_at, b.amount, b.status,
+SELECT b.id, b.user_id, b.starts_at, upper(b.during) AS ends_at, b.amount, b.status,
        b.created_at, b.updated_at,
        json_build_object('id', v.id, 'name', v.name, 'address', v.address,
                          'latitude', v.latitude, 'longitude', v.longitude) AS venue
 FROM bookings AS b
 JOIN venues AS v ON v.id = b.venue_id
 WHERE b.user_id = :user_id
-  AND (lower(b.during), b.id) < (coalesce(:after_starts_at::timestamptz, 'infinity'),
+  AND (b.starts_at, b.id) < (coalesce(:after_starts_at::timestamptz, 'infinity'),
                                  coalesce(:after_id::uuid, 'ffffffff-ffff-ffff-ffff-ffffffffffff'))
-ORDER BY lower(b.during) DESC, b.id DESC
+ORDER BY b.starts_at DESC, b.id DESC
 LIMIT :limit;
 
 -- name: list_venue_bookings(venue_id, starts, ends, after_starts_at, after_id, limit)
 -- A venue's bookings of every status that overlap [starts, ends), earliest first, by keyset on
 -- (start, id), for staff: bookings_venue_during_idx.
-SELECT b.id, b.user_id, lower(b.during) AS starts_at, upper(b.during) AS ends_at, b.amount, b.status,
+SELECT b.id, b.user_id, b.starts_at, upper(b.during) AS ends_at, b.amount, b.status,
        b.created_at, b.updated_at
 FROM bookings AS b
 WHERE b.venue_id = :venue_id
   AND b.during && tstzrange(:starts, :ends, '[)')
-  AND (lower(b.during), b.id) > (coalesce(:after_starts_at::timestamptz, '-infinity'),
+  AND (b.starts_at, b.id) > (coalesce(:after_starts_at::timestamptz, '-infinity'),
                                  coalesce(:after_id::uuid, '00000000-0000-0000-0000-000000000000'))
-ORDER BY lower(b.during), b.id
+ORDER BY b.starts_at, b.id
 LIMIT :limit;
 
 -- name: set_booking_status(id, user_id, from_statuses, to_status)^
@@ -92,7 +92,7 @@ FROM unnest(
 -- Bookings that start in [starts, ends), by their UTC start day: counts by status and the
 -- revenue of the completed ones, then one row of totals (day null, from GROUPING SETS' ()).
 -- An index-only range scan of bookings_starts_idx, whose INCLUDE columns hold all it reads.
-SELECT (lower(during) AT TIME ZONE 'UTC')::date AS day,
+SELECT (starts_at AT TIME ZONE 'UTC')::date AS day,
        count(*) AS bookings,
        count(*) FILTER (WHERE status = 'pending') AS pending,
        count(*) FILTER (WHERE status = 'confirmed') AS confirmed,
@@ -100,13 +100,14 @@ SELECT (lower(during) AT TIME ZONE 'UTC')::date AS day,
        count(*) FILTER (WHERE status = 'cancelled') AS cancelled,
        coalesce(sum(amount) FILTER (WHERE status = 'completed'), 0)::numeric(14, 2) AS revenue
 FROM bookings
-WHERE lower(during) >= :starts AND lower(during) < :ends
-GROUP BY GROUPING SETS (((lower(during) AT TIME ZONE 'UTC')::date), ())
+WHERE starts_at >= :starts AND starts_at < :ends
+GROUP BY GROUPING SETS (((starts_at AT TIME ZONE 'UTC')::date), ())
 ORDER BY day NULLS FIRST;
 
 -- name: booking_stats_by_venue(starts, ends)
 -- The same counts and revenue by venue, highest revenue first, after one row of totals (venue
--- null): bookings_starts_idx as above, then venues_pkey for each venue's name.
+-- null): bookings_starts_idx as above, then venues_pkey for each venue's name (a lookup per
+-- group, where a join would hash every venue).
 WITH counted AS (
     SELECT venue_id,
            count(*) AS bookings,
@@ -116,10 +117,10 @@ WITH counted AS (
            count(*) FILTER (WHERE status = 'cancelled') AS cancelled,
            coalesce(sum(amount) FILTER (WHERE status = 'completed'), 0)::numeric(14, 2) AS revenue
     FROM bookings
-    WHERE lower(during) >= :starts AND lower(during) < :ends
+    WHERE starts_at >= :starts AND starts_at < :ends
     GROUP BY GROUPING SETS ((venue_id), ())
 )
-SELECT c.venue_id, v.name AS venue_name, c.bookings, c.pending, c.confirmed, c.completed, c.cancelled, c.revenue
+SELECT c.venue_id, (SELECT v.name FROM venues AS v WHERE v.id = c.venue_id) AS venue_name,
+       c.bookings, c.pending, c.confirmed, c.completed, c.cancelled, c.revenue
 FROM counted AS c
-LEFT JOIN venues AS v ON v.id = c.venue_id
 ORDER BY c.venue_id IS NOT NULL, c.revenue DESC, c.venue_id;

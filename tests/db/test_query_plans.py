@@ -43,17 +43,6 @@ PREPARED_BY = {
     "catalog.upsert_staged_books": "catalog.create_book_import_table",
 }
 SEQ_SCAN = "Seq Scan"
-# Real problems the guard found that an index cannot fix, kept failing-visible here rather than
-# hidden behind an annotation: the test fails when one of them stops scanning, so it is removed.
-KNOWN_PROBLEMS = {
-    # Under row-level security a condition may become an index condition only when all its
-    # functions are leakproof; lower(tstzrange) is not, so as the application role (what the
-    # service is) the stats filter every booking by the policy first. As the owner the same
-    # query is a range scan of bookings_starts_idx. Fix: read the window through a narrow
-    # SECURITY DEFINER function for staff, like venue_booked_periods().
-    "bookings.booking_stats_by_day": "lower(during) is not leakproof: bookings_starts_idx unused under RLS",
-    "bookings.booking_stats_by_venue": "lower(during) is not leakproof: bookings_starts_idx unused under RLS",
-}
 
 
 class Finding(msgspec.Struct, frozen=True):
@@ -158,16 +147,11 @@ def test_no_query_scans_a_large_table_without_saying_why(
     connections: dict[str, psycopg.Connection[Any]], table_rows: dict[str, int]
 ) -> None:
     unexplained: list[Finding] = []
-    known: set[str] = set()
     for query in all_queries():
         if not explainable(query):
             continue
         findings = seq_scans(query, generic_plan(connections, query), table_rows)
-        if query.qualified_name in KNOWN_PROBLEMS and findings:
-            known.add(query.qualified_name)
-            continue
         unexplained += [f for f in findings if not query.seq_scan_ok_on(f.table)]
-    assert known == set(KNOWN_PROBLEMS), f"fixed, so take them out of KNOWN_PROBLEMS: {set(KNOWN_PROBLEMS) - known}"
     assert unexplained == [], (
         "sequential scans of large tables, without a `-- plan: seq-scan ok, <why>`:\n"
         + "\n".join(f"  {f.query}: Seq Scan on {f.table} ({f.rows:,} rows) at {f.node}" for f in unexplained)
