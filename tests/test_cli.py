@@ -222,3 +222,20 @@ def test_serve_from_nothing_starts_the_embedded_database_with_demo_data(tmp_path
         run("db", "stop", env={"EMBEDDED_PGDATA": str(tmp_path / "pgdata")}, cwd=tmp_path)
     assert f"http://127.0.0.1:{port}/schema" in output
     assert ".demo-keys.txt" in output
+
+
+def test_the_worker_logs_json_lines_and_stops_on_sigterm(cli_env: dict[str, str]) -> None:
+    worker = subprocess.Popen(
+        [BOOKSHOP, "worker", "--poll-interval", "0.2"],
+        env={**os.environ, **cli_env, "LOG_FORMAT": "json"},
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    time.sleep(2)
+    worker.send_signal(signal.SIGTERM)
+    _, errors = worker.communicate(timeout=20)
+    assert worker.returncode == 0, errors
+    lines = [json.loads(line) for line in errors.splitlines() if line.startswith("{")]
+    messages = [(line["level"], line["logger"], line["message"]) for line in lines]
+    assert any(level == "INFO" and "on queue default" in message for level, _, message in messages), errors
+    assert any(message.endswith("stopped") for _, _, message in messages), errors

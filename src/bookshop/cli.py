@@ -31,6 +31,7 @@ from bookshop.db.admin import APP_ROLE, OWNER_ROLE
 from bookshop.db.pool import act_as, connect
 from bookshop.db.sql_review import add_command as add_sql_command
 from bookshop.db.urls import libpq_url, user_of, yoyo_url
+from bookshop.http.logs import process_handler
 from bookshop.jobs.worker import WorkerOptions, run_worker
 from bookshop.ops.doctor import add_command as add_doctor_command
 from bookshop.settings import Settings, SettingsError
@@ -110,7 +111,7 @@ def worker(settings: Settings, args: argparse.Namespace) -> int:
     """Works the job queue until SIGTERM or Ctrl-C, then finishes the jobs in hand and exits."""
     from bookshop.jobs.handlers import HANDLERS
 
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(level=settings.log_level, handlers=[process_handler(settings.log_format)])
     options = WorkerOptions(
         queue=args.queue,
         concurrency=args.concurrency,

@@ -71,6 +71,14 @@ class TextFormatter(logging.Formatter):
         return text if request_id is None else f"{text} [request {request_id}]"
 
 
+def process_handler(log_format: Literal["json", "text"]) -> logging.Handler:
+    """The handler of a process without Litestar's logging set-up (`bookshop worker`): the same
+    line format on stderr, written in place (a worker logs a few lines a job, not per request)."""
+    handler = logging.StreamHandler()
+    handler.setFormatter(JsonFormatter() if log_format == "json" else TextFormatter(TEXT_FORMAT))
+    return handler
+
+
 def logging_config(*, level: str, log_format: Literal["json", "text"]) -> LoggingConfig:
     """Litestar's logging set-up (a queue handler, lines written by a listener thread) with the
     chosen format, and the request id filter on the handler every logger writes through."""
