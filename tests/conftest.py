@@ -150,6 +150,16 @@ ClientFactory = Callable[..., AbstractAsyncContextManager[AsyncTestClient[Any]]]
 
 
 @pytest.fixture
+def cli_env(database_urls: DatabaseUrls) -> dict[str, str]:
+    """The environment the `bookshop` command needs for the test's database."""
+    return {
+        "DATABASE_URL": database_urls.app,
+        "MIGRATIONS_DATABASE_URL": database_urls.owner,
+        "API_KEY_PEPPER": TEST_PEPPER,
+    }
+
+
+@pytest.fixture
 def make_client(settings: Settings) -> ClientFactory:
     """An app client with settings changed as a test needs; `async with make_client(x=1) as c`."""
 

@@ -13,11 +13,10 @@ from typing import Any
 
 import asyncpg
 import httpx
-import pytest
 
 from bookshop.db import migrations
 from bookshop.db.urls import DatabaseUrls, yoyo_url
-from tests.conftest import TEST_PEPPER, ClientFactory, urls_for
+from tests.conftest import ClientFactory, urls_for
 
 BOOKSHOP = str(Path(sys.executable).with_name("bookshop"))
 
@@ -28,15 +27,6 @@ def run(
     return subprocess.run(
         [BOOKSHOP, *args], env={**os.environ, **env}, cwd=cwd, input=stdin, capture_output=True, text=True, timeout=60
     )
-
-
-@pytest.fixture
-def cli_env(database_urls: DatabaseUrls) -> dict[str, str]:
-    return {
-        "DATABASE_URL": database_urls.app,
-        "MIGRATIONS_DATABASE_URL": database_urls.owner,
-        "API_KEY_PEPPER": TEST_PEPPER,
-    }
 
 
 def test_migrate_list_rollback_apply(cli_env: dict[str, str]) -> None:

@@ -9,20 +9,9 @@ import pytest
 from bookshop.db import named_queries
 from bookshop.db.named_queries import all_queries, find
 from bookshop.db.sql_review import UsageError, parse_values, psql_quote
-from bookshop.db.urls import DatabaseUrls
-from tests.conftest import TEST_PEPPER
 from tests.test_cli import run
 
 PSQL = "/usr/bin/psql"
-
-
-@pytest.fixture
-def cli_env(database_urls: DatabaseUrls) -> dict[str, str]:
-    return {
-        "DATABASE_URL": database_urls.app,
-        "MIGRATIONS_DATABASE_URL": database_urls.owner,
-        "API_KEY_PEPPER": TEST_PEPPER,
-    }
 
 
 def psql(script: str, url: str) -> subprocess.CompletedProcess[str]:
