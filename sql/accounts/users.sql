@@ -86,3 +86,8 @@ SELECT count(*) FROM deactivated;
 -- Whether any user exists, live or deleted: the demo data is seeded only into an empty database.
 -- plan: seq-scan ok on users, EXISTS stops at the first row the scan meets.
 SELECT EXISTS (SELECT 1 FROM users);
+
+-- name: first_customer_ids(limit)$
+-- The ids of the first :limit customers by id, for the data generators (`bookshop seed`) to
+-- hand out bookings and orders: users_pkey.
+SELECT coalesce(array_agg(id), '{}') FROM (SELECT id FROM users WHERE role = 'customer' ORDER BY id LIMIT :limit) AS c;

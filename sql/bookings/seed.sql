@@ -90,10 +90,6 @@ created AS (
 )
 SELECT count(*) FROM created;
 
--- name: seed_booking_customers(limit)$
--- Customers to book with: the first :limit by id (users_pkey).
-SELECT coalesce(array_agg(id), '{}') FROM (SELECT id FROM users WHERE role = 'customer' ORDER BY id LIMIT :limit) AS c;
-
 -- name: seed_venue_numbering()$
 -- The highest number a generated venue's name ends in, so a run adds after it (a full scan:
 -- owner work, once a run).

@@ -6,8 +6,11 @@ INSERT INTO events (actor, kind, subject, payload)
 VALUES (:actor, :kind, :subject, :payload);
 
 -- name: list_events(kind, since, until, after, limit)
--- Events in [since, until), newest first by keyset on id, of one kind or all: the BRIN index
--- on occurred_at narrows the scan to the block ranges of the window.
+-- Events in [since, until), newest first by keyset on id, of one kind or all. Ids rise with
+-- time, so the usual plan walks events_pkey backwards from the newest (or from `after`) and
+-- stops after `limit` rows in the window: cheap for recent windows, the default, but a window
+-- far in the past walks every newer event first. For a narrow window the planner may instead
+-- take the BRIN index on occurred_at, which reads only the window's block ranges.
 SELECT id, occurred_at, actor, kind, subject, payload
 FROM events
 WHERE occurred_at >= :since AND occurred_at < :until

@@ -34,6 +34,7 @@ from bookshop.db.urls import libpq_url, user_of, yoyo_url
 from bookshop.http.logs import process_handler
 from bookshop.jobs.worker import WorkerOptions, run_worker
 from bookshop.ops.doctor import add_command as add_doctor_command
+from bookshop.orders import seed as order_seed
 from bookshop.settings import Settings, SettingsError
 
 console = Console(stderr=True, soft_wrap=True)
@@ -204,9 +205,9 @@ def bootstrap(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def seed(settings: Settings, args: argparse.Namespace) -> int:
-    if args.books is not None or args.venues is not None:
+    if args.books is not None or args.venues is not None or args.orders is not None:
         if args.dataset:
-            console.print("give either a data set name (demo) or --books N / --venues N, not both")
+            console.print("give either a data set name (demo) or --books N / --venues N / --orders N, not both")
             return 2
         per_venue = (
             venue_seed.DEFAULT_BOOKINGS_PER_VENUE if args.bookings_per_venue is None else args.bookings_per_venue
@@ -217,14 +218,22 @@ def seed(settings: Settings, args: argparse.Namespace) -> int:
             except ValueError as error:
                 console.print(f"[red]{error}[/red]")
                 return 2
+        if args.orders is not None:
+            try:
+                order_seed.check(orders=args.orders)
+            except ValueError as error:
+                console.print(f"[red]{error}[/red]")
+                return 2
         status = seed_catalog(settings, args) if args.books is not None else 0
-        if status or args.venues is None:
+        if not status and args.venues is not None:
+            status = seed_venues(settings, venues=args.venues, bookings_per_venue=per_venue)
+        if status or args.orders is None:
             return status
-        return seed_venues(settings, venues=args.venues, bookings_per_venue=per_venue)
+        return seed_orders(settings, orders=args.orders)
     if args.dataset != "demo" or any(getattr(args, option) is not None for option in CATALOG_OPTIONS):
         console.print(
             "give a data set name (`bookshop seed demo`), --books N (`bookshop seed --books 100000`)"
-            " or --venues N (`bookshop seed --venues 100000`)"
+            ", --venues N (`bookshop seed --venues 100000`) or --orders N"
         )
         return 2
     dsn = resolve_database_urls(settings).app
@@ -318,6 +327,25 @@ def seed_venues(settings: Settings, *, venues: int, bookings_per_venue: int) -> 
             return 1
     note = "" if result.bookings or not bookings_per_venue else " (no customers to book with: seed --books first)"
     console.print(f"added {result.venues:,} venues and {result.bookings:,} bookings{note} in {result.seconds:.1f} s")
+    return 0
+
+
+def seed_orders(settings: Settings, *, orders: int) -> int:
+    """Generates a year of orders with their invoices, jobs and events as the owner, in one
+    transaction."""
+    loading = msgspec.structs.replace(settings, statement_timeout_ms=0, command_timeout=24 * 3600.0)
+    with console.status(f"adding {orders:,} orders with their invoices, jobs and events"):
+        try:
+            result = _run(loading, owner_url(settings), lambda conn: order_seed.generate(conn, orders=orders))
+        except asyncpg.UndefinedTableError as error:
+            console.print(f"[red]{error}[/red]: the schema is missing; run `bookshop migrate apply` first")
+            return 1
+    note = "" if result.orders else " (no customers or published books to order: seed --books first)"
+    console.print(
+        f"added {result.orders:,} orders{note} with {result.order_lines:,} lines, {result.invoices:,} invoices,"
+        f" {result.jobs:,} jobs and {result.events:,} events, and {result.api_keys:,} API keys,"
+        f" {result.profiles:,} profiles and {result.settings:,} settings, in {result.seconds:.1f} s"
+    )
     return 0
 
 
@@ -473,6 +501,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--bookings-per-venue",
         type=count_argument,
         help=f"bookings per venue, one a day around today (default: {venue_seed.DEFAULT_BOOKINGS_PER_VENUE})",
+    )
+    p.add_argument(
+        "--orders", type=count_argument, help="generate N orders over the past year, with invoices, jobs and events"
     )
     p.set_defaults(handler=seed)
 

@@ -60,7 +60,7 @@ async def generate(
     made_bookings = 0
     async with conn.transaction():
         first: int = await q.seed_venue_numbering(conn) + 1
-        customers: list[UUID] = await q.seed_booking_customers(conn, limit=BOOKING_CUSTOMERS)
+        customers: list[UUID] = await queries.accounts.first_customer_ids(conn, limit=BOOKING_CUSTOMERS)
         for start, count in batches(first, venues, batch_size):
             venue_ids: list[UUID] = await q.seed_venues(
                 conn, first=start, count=count, city_names=names, latitudes=latitudes, longitudes=longitudes
