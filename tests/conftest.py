@@ -102,15 +102,25 @@ async def admin_conn(server_url: str) -> AsyncIterator[asyncpg.Connection]:
     await conn.close()
 
 
+@asynccontextmanager
+async def cloned_database(admin_conn: asyncpg.Connection, server_url: str, prefix: str) -> AsyncIterator[DatabaseUrls]:
+    """A fresh, migrated database cloned from the template (about 20 ms), dropped on the way out.
+    Its users must also depend on `template_urls`, which makes the template."""
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    await admin_conn.execute(f"CREATE DATABASE {name} TEMPLATE {TEMPLATE_DATABASE} OWNER {OWNER_ROLE}")
+    try:
+        yield urls_for(server_url, name)
+    finally:
+        await admin_conn.execute(f"DROP DATABASE {name} WITH (FORCE)")
+
+
 @pytest.fixture
 async def database_urls(
     admin_conn: asyncpg.Connection, template_urls: DatabaseUrls, server_url: str
 ) -> AsyncIterator[DatabaseUrls]:
     """A fresh, migrated database for this test alone."""
-    name = f"test_{uuid.uuid4().hex[:16]}"
-    await admin_conn.execute(f"CREATE DATABASE {name} TEMPLATE {TEMPLATE_DATABASE} OWNER {OWNER_ROLE}")
-    yield urls_for(server_url, name)
-    await admin_conn.execute(f"DROP DATABASE {name} WITH (FORCE)")
+    async with cloned_database(admin_conn, server_url, "test") as urls:
+        yield urls
 
 
 @pytest.fixture

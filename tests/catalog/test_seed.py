@@ -4,7 +4,6 @@ The property tests read one catalog, generated once for the module in a database
 """
 
 import statistics
-import uuid
 from collections.abc import AsyncIterator
 
 import asyncpg
@@ -12,12 +11,11 @@ import pytest
 
 from bookshop import cli
 from bookshop.catalog import seed
-from bookshop.db.admin import OWNER_ROLE
 from bookshop.db.pool import connect
 from bookshop.db.queries import queries
 from bookshop.db.urls import DatabaseUrls
 from bookshop.settings import Settings
-from tests.conftest import TEMPLATE_DATABASE, TEST_PEPPER, urls_for
+from tests.conftest import TEST_PEPPER, cloned_database
 from tests.test_cli import run
 
 BOOKS, USERS, REVIEWS, AUTHORS, TAGS = 2_000, 300, 3_000, 250, 60
@@ -40,12 +38,10 @@ async def catalog_conn(
     admin_conn: asyncpg.Connection, template_urls: DatabaseUrls, server_url: str
 ) -> AsyncIterator[asyncpg.Connection]:
     """The owner's connection to a fresh database of the module's own, for the catalog below."""
-    name = f"test_seed_{uuid.uuid4().hex[:12]}"
-    await admin_conn.execute(f"CREATE DATABASE {name} TEMPLATE {TEMPLATE_DATABASE} OWNER {OWNER_ROLE}")
-    connection = await connect(Settings(), dsn=urls_for(server_url, name).owner)
-    yield connection
-    await connection.close()
-    await admin_conn.execute(f"DROP DATABASE {name} WITH (FORCE)")
+    async with cloned_database(admin_conn, server_url, "test_seed") as urls:
+        connection = await connect(Settings(), dsn=urls.owner)
+        yield connection
+        await connection.close()
 
 
 @pytest.fixture(scope="module")

@@ -16,7 +16,6 @@ jobs, events, api_keys, user_profiles, user_settings) above it.
 """
 
 import time
-import uuid
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
@@ -27,14 +26,13 @@ import pytest
 
 from bookshop.bookings import seed as venue_seed
 from bookshop.catalog import seed as catalog_seed
-from bookshop.db.admin import OWNER_ROLE
 from bookshop.db.named_queries import NamedQuery, all_queries, find
 from bookshop.db.pool import connect
 from bookshop.db.sql_review import explain, explainable
 from bookshop.db.urls import DatabaseUrls
 from bookshop.orders import seed as order_seed
 from bookshop.settings import Settings
-from tests.conftest import TEMPLATE_DATABASE, urls_for
+from tests.conftest import cloned_database
 
 LARGE_TABLE = 10_000
 BOOKS = 100_000
@@ -65,35 +63,32 @@ async def realistic_urls(
     admin_conn: asyncpg.Connection, template_urls: DatabaseUrls, server_url: str
 ) -> AsyncIterator[DatabaseUrls]:
     """A database of the module's own, filled by the seed generators once, then vacuumed."""
-    name = f"test_plans_{uuid.uuid4().hex[:12]}"
-    await admin_conn.execute(f"CREATE DATABASE {name} TEMPLATE {TEMPLATE_DATABASE} OWNER {OWNER_ROLE}")
-    urls = urls_for(server_url, name)
-    started = time.monotonic()
-    loading = Settings(statement_timeout_ms=0, command_timeout=600.0)
-    conn = await connect(loading, dsn=urls.owner)
-    try:
-        await catalog_seed.generate(conn, catalog=catalog_seed.plan(books=BOOKS, users=CUSTOMERS))
-        await venue_seed.generate(conn, venues=VENUES)
-        await order_seed.generate(conn, orders=ORDERS)
-        # The steady state autovacuum keeps: statistics for every table, the visibility map set,
-        # and the GIN indexes' pending lists merged (a fresh bulk load leaves them full, which
-        # makes every GIN scan look dear to the planner until the next vacuum). FREEZE, because
-        # the orders' foreign-key checks leave a lock-only xmax on the books they name, and a
-        # plain vacuum right after that leaves about a tenth of the books' pages not all-visible,
-        # which makes the index-only count of list_books_page look dearer than a seq scan.
-        # Statistics from every row, not a random sample of 30,000: each table here is under the
-        # 300,000 rows a target of 1,000 samples, so the planner sees the same figures on every
-        # run and a query near a plan's tipping point cannot pass on one run and fail the next.
-        await conn.execute("SET default_statistics_target = 1000")
-        await conn.execute("VACUUM (FREEZE, ANALYZE)")
-    finally:
-        await conn.close()
-    print(
-        f"\nplan guard: seeded {BOOKS:,} books, {VENUES:,} venues and {ORDERS:,} orders"
-        f" in {time.monotonic() - started:.1f} s"
-    )
-    yield urls
-    await admin_conn.execute(f"DROP DATABASE {name} WITH (FORCE)")
+    async with cloned_database(admin_conn, server_url, "test_plans") as urls:
+        started = time.monotonic()
+        loading = Settings(statement_timeout_ms=0, command_timeout=600.0)
+        conn = await connect(loading, dsn=urls.owner)
+        try:
+            await catalog_seed.generate(conn, catalog=catalog_seed.plan(books=BOOKS, users=CUSTOMERS))
+            await venue_seed.generate(conn, venues=VENUES)
+            await order_seed.generate(conn, orders=ORDERS)
+            # The steady state autovacuum keeps: statistics for every table, the visibility map set,
+            # and the GIN indexes' pending lists merged (a fresh bulk load leaves them full, which
+            # makes every GIN scan look dear to the planner until the next vacuum). FREEZE, because
+            # the orders' foreign-key checks leave a lock-only xmax on the books they name, and a
+            # plain vacuum right after that leaves about a tenth of the books' pages not all-visible,
+            # which makes the index-only count of list_books_page look dearer than a seq scan.
+            # Statistics from every row, not a random sample of 30,000: each table here is under the
+            # 300,000 rows a target of 1,000 samples, so the planner sees the same figures on every
+            # run and a query near a plan's tipping point cannot pass on one run and fail the next.
+            await conn.execute("SET default_statistics_target = 1000")
+            await conn.execute("VACUUM (FREEZE, ANALYZE)")
+        finally:
+            await conn.close()
+        print(
+            f"\nplan guard: seeded {BOOKS:,} books, {VENUES:,} venues and {ORDERS:,} orders"
+            f" in {time.monotonic() - started:.1f} s"
+        )
+        yield urls
 
 
 @pytest.fixture(scope="module")

@@ -14,12 +14,11 @@ import pytest
 from bookshop import cli
 from bookshop.bookings import seed as venue_seed
 from bookshop.catalog import seed as catalog_seed
-from bookshop.db.admin import OWNER_ROLE
 from bookshop.db.pool import connect
 from bookshop.db.urls import DatabaseUrls
 from bookshop.orders import seed
 from bookshop.settings import Settings
-from tests.conftest import TEMPLATE_DATABASE, TEST_PEPPER, urls_for
+from tests.conftest import TEST_PEPPER, cloned_database
 from tests.test_cli import run
 
 ORDERS, CUSTOMERS = 6_000, 300
@@ -34,12 +33,10 @@ async def seeded_conn(
     admin_conn: asyncpg.Connection, template_urls: DatabaseUrls, server_url: str
 ) -> AsyncIterator[asyncpg.Connection]:
     """The owner's connection to a fresh database of the module's own, for the data set below."""
-    name = f"test_order_seed_{uuid.uuid4().hex[:12]}"
-    await admin_conn.execute(f"CREATE DATABASE {name} TEMPLATE {TEMPLATE_DATABASE} OWNER {OWNER_ROLE}")
-    connection = await connect(Settings(), dsn=urls_for(server_url, name).owner)
-    yield connection
-    await connection.close()
-    await admin_conn.execute(f"DROP DATABASE {name} WITH (FORCE)")
+    async with cloned_database(admin_conn, server_url, "test_order_seed") as urls:
+        connection = await connect(Settings(), dsn=urls.owner)
+        yield connection
+        await connection.close()
 
 
 @pytest.fixture(scope="module")
