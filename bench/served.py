@@ -6,6 +6,7 @@ import os
 import signal
 import socket
 import subprocess
+from collections.abc import Mapping
 from pathlib import Path
 
 import httpx
@@ -23,9 +24,11 @@ def free_port() -> int:
     return port
 
 
-def start_server(urls: DatabaseUrls, port: int, *, env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+def start_server(
+    urls: DatabaseUrls, port: int, *, env: dict[str, str], log: Path, settings: Mapping[str, str] | None = None
+) -> subprocess.Popen[bytes]:
     """`bookshop serve` on loopback against the benchmark's data, in its own process group,
-    its output in `log`."""
+    its output in `log`: no rate limit and no access lines, unless `settings` says otherwise."""
     env = {**env}
     env.update(
         DATABASE_URL=urls.app,
@@ -33,6 +36,7 @@ def start_server(urls: DatabaseUrls, port: int, *, env: dict[str, str], log: Pat
         RATE_LIMIT_PER_MINUTE="0",
         LOG_LEVEL="WARNING",
     )
+    env.update(settings or {})
     output = log.open("wb")
     try:
         return subprocess.Popen(
