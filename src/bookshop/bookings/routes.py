@@ -28,7 +28,7 @@ from bookshop.bookings.schemas import (
     VenueIn,
     VenueUpdate,
 )
-from bookshop.http.auth import ensure_admin, ensure_staff
+from bookshop.http.auth import ensure_admin, ensure_staff, rows_of
 from bookshop.http.dependencies import CurrentCaller, Db
 from bookshop.http.errors import FieldError, ProblemError
 from bookshop.http.pagination import After, Limit, next_cursor, read_cursor
@@ -44,11 +44,6 @@ WindowStart = Annotated[
 WindowEnd = Annotated[
     datetime, QueryParameter(name="to", description="End of the window (exclusive), ISO 8601 with an offset.")
 ]
-
-
-def _owner(caller: Caller) -> UUID | None:
-    """Whose rows a caller may reach: their own, or anyone's (None) for staff."""
-    return None if caller.is_staff else caller.user_id
 
 
 def _venue_not_found(venue_id: UUID) -> NotFoundException:
@@ -208,7 +203,7 @@ class BookingController(Controller):
     @get("/{booking_id:uuid}", summary="A booking with its venue (yours; staff: any).")
     async def get_booking(self, db: Db, caller: CurrentCaller, booking_id: FromPath[UUID]) -> BookingWithVenue:
         async with db.transaction(caller) as conn:
-            booking = await repository.get_booking(conn, booking_id=booking_id, owner=_owner(caller))
+            booking = await repository.get_booking(conn, booking_id=booking_id, owner=rows_of(caller))
         if booking is None:
             raise _booking_not_found(booking_id)
         return booking
@@ -232,7 +227,7 @@ class BookingController(Controller):
         return await self._move(db, caller, booking_id, to="cancelled")
 
     async def _move(self, db: Db, caller: Caller, booking_id: UUID, *, to: BookingStatus) -> BookingWithVenue:
-        owner = _owner(caller)
+        owner = rows_of(caller)
         async with db.transaction(caller) as conn:
             try:
                 refused = await repository.change_status(

@@ -58,6 +58,12 @@ def ensure_staff(caller: Caller) -> None:
         raise PermissionDeniedException(detail="This needs the staff or admin role.")
 
 
+def rows_of(caller: Caller) -> UUID | None:
+    """Whose private rows a caller may reach, as the repositories' `owner` argument: their own,
+    or anyone's (None) for staff."""
+    return None if caller.is_staff else caller.user_id
+
+
 def ensure_self_or_staff(caller: Caller, user_id: UUID) -> None:
     """A customer may act on their own account only; staff and admins on any."""
     if caller.user_id != user_id and not caller.is_staff:

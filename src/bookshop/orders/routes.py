@@ -10,7 +10,7 @@ from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
 
 from bookshop.accounts.schemas import Caller
 from bookshop.db.pool import Connection
-from bookshop.http.auth import ensure_staff
+from bookshop.http.auth import ensure_staff, rows_of
 from bookshop.http.dependencies import CurrentCaller, Db
 from bookshop.http.errors import FieldError, ProblemError
 from bookshop.http.pagination import After, Limit, next_cursor, read_cursor
@@ -32,11 +32,6 @@ IncludeVoided = Annotated[bool, QueryParameter(description="Staff only: show a v
 
 def _actor(caller: Caller) -> str:
     return f"user:{caller.user_id}"
-
-
-def _owner(caller: Caller) -> UUID | None:
-    """Whose rows a caller may reach: their own, or anyone's (None) for staff."""
-    return None if caller.is_staff else caller.user_id
 
 
 def _order_not_found(order_id: UUID) -> NotFoundException:
@@ -110,7 +105,7 @@ class OrderController(Controller):
     @get("/{order_id:uuid}", summary="An order with its lines (yours; staff: any).")
     async def get_order(self, db: Db, caller: CurrentCaller, order_id: FromPath[UUID]) -> Order:
         async with db.transaction(caller) as conn:
-            order = await repository.get_order(conn, order_id=order_id, owner=_owner(caller))
+            order = await repository.get_order(conn, order_id=order_id, owner=rows_of(caller))
         if order is None:
             raise _order_not_found(order_id)
         return order
@@ -120,7 +115,7 @@ class OrderController(Controller):
         async with db.transaction(caller) as conn:
             try:
                 refused = await repository.cancel_order(
-                    conn, order_id=order_id, owner=_owner(caller), actor=_actor(caller)
+                    conn, order_id=order_id, owner=rows_of(caller), actor=_actor(caller)
                 )
             except LookupError:
                 raise _order_not_found(order_id) from None
@@ -158,7 +153,7 @@ class OrderController(Controller):
         _check_include_voided(caller, include_voided)
         async with db.transaction(caller) as conn:
             invoice = await repository.get_order_invoice(
-                conn, order_id=order_id, owner=_owner(caller), include_voided=include_voided
+                conn, order_id=order_id, owner=rows_of(caller), include_voided=include_voided
             )
         if invoice is None:
             raise NotFoundException(detail=f"Order {order_id} has no invoice (yet, or it was voided).")
@@ -208,7 +203,7 @@ class InvoiceController(Controller):
         _check_include_voided(caller, include_voided)
         async with db.transaction(caller) as conn:
             invoice = await repository.get_invoice(
-                conn, invoice_id=invoice_id, owner=_owner(caller), include_voided=include_voided
+                conn, invoice_id=invoice_id, owner=rows_of(caller), include_voided=include_voided
             )
         if invoice is None:
             raise NotFoundException(detail=f"No invoice {invoice_id}.")
