@@ -31,7 +31,7 @@ from measure import percentile_ms, positive_float
 from recording import command, machine_facts, now, publish, section
 from served import free_port, start_server, stop_server, wait_ready
 
-from bookshop.accounts import repository as accounts
+from bookshop.accounts import service as accounts
 from bookshop.db import embedded, migrations
 from bookshop.db.pool import connect
 from bookshop.settings import Settings

@@ -280,7 +280,7 @@ def served_sql() -> str:
 
 
 def served_search(conn: Connection, radius_m: float) -> Search:
-    """nearby_venues through aiosql, as the repository calls it."""
+    """nearby_venues through aiosql, as the service calls it."""
 
     async def search(point: Point) -> list[Any]:
         rows = queries.bookings.nearby_venues(

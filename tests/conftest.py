@@ -6,7 +6,7 @@ PostgreSQL 18 in a temporary folder. The bootstrap makes the owner and applicati
 owner migrates a template database once, and every test gets its own fresh database cloned from
 it (about 20 ms), so tests never see each other's rows.
 
-The app and repository tests run as the application role, as the service does; fixtures that
+The app and service tests run as the application role, as the service does; fixtures that
 arrange or inspect data (`conn`, `make_account`) use the owner, as a migration would.
 """
 
@@ -26,7 +26,7 @@ import msgspec
 import pytest
 from litestar.testing import AsyncTestClient
 
-from bookshop.accounts import repository
+from bookshop.accounts import service
 from bookshop.accounts.schemas import Role
 from bookshop.app import create_app
 from bookshop.db import admin, embedded, migrations
@@ -204,14 +204,12 @@ AccountFactory = Callable[..., Any]
 
 @pytest.fixture
 def make_account(conn: asyncpg.Connection) -> AccountFactory:
-    """Creates a user with an API key straight through the repository."""
+    """Creates a user with an API key straight through the service."""
 
     async def factory(role: Role = "customer", email: str | None = None, **fields: Any) -> Account:
         email = email or f"{role}-{uuid.uuid4().hex[:8]}@example.com"
-        user = await repository.create_user(
-            conn, email=email, name=fields.pop("name", f"A {role}"), role=role, **fields
-        )
-        issued = await repository.issue_api_key(conn, user_id=user.id, name="test", pepper=TEST_PEPPER)
+        user = await service.create_user(conn, email=email, name=fields.pop("name", f"A {role}"), role=role, **fields)
+        issued = await service.issue_api_key(conn, user_id=user.id, name="test", pepper=TEST_PEPPER)
         return Account(user_id=user.id, email=email, role=role, key=issued.key)
 
     return factory

@@ -20,7 +20,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from bookshop import demo
-from bookshop.accounts import repository
+from bookshop.accounts import service
 from bookshop.accounts.schemas import Role, UserUpdate
 from bookshop.app import resolve_database_urls
 from bookshop.bookings import seed as venue_seed
@@ -385,18 +385,16 @@ def keys_create(settings: Settings, args: argparse.Namespace) -> int:
 
     async def work(conn: Any) -> str:
         async with conn.transaction():
-            user = await repository.get_user_by_email(conn, email=args.email)
+            user = await service.get_user_by_email(conn, email=args.email)
             if user is None:
                 name = args.email.split("@", 1)[0]
-                user = await repository.create_user(conn, email=args.email, name=name, role=role)
+                user = await service.create_user(conn, email=args.email, name=name, role=role)
                 console.print(f"created {role} {args.email}")
             elif user.role != role:
-                await repository.update_user(conn, user_id=user.id, changes=UserUpdate(role=role))
+                await service.update_user(conn, user_id=user.id, changes=UserUpdate(role=role))
                 console.print(f"changed the role of {args.email} from {user.role} to {role}")
             await act_as(conn, user_id=user.id, role=role)  # api_keys is private: act as its owner
-            issued = await repository.issue_api_key(
-                conn, user_id=user.id, name=args.name, pepper=settings.api_key_pepper
-            )
+            issued = await service.issue_api_key(conn, user_id=user.id, name=args.name, pepper=settings.api_key_pepper)
         return issued.key
 
     key = _run(settings, dsn, work)

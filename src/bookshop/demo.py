@@ -10,7 +10,7 @@ from typing import Any
 
 import msgspec
 
-from bookshop.accounts import repository
+from bookshop.accounts import service
 from bookshop.accounts.schemas import Role
 from bookshop.db.pool import Connection, act_as
 from bookshop.db.queries import queries
@@ -39,8 +39,8 @@ async def seed(conn: Connection, *, pepper: str, customers: int = 24) -> list[De
     async with conn.transaction():
         await act_as(conn, user_id=None, role="admin")  # seeding writes every user's private rows
         for email, name, role in STAFF:
-            user = await repository.create_user(conn, email=email, name=name, role=role)
-            issued = await repository.issue_api_key(conn, user_id=user.id, name="demo", pepper=pepper)
+            user = await service.create_user(conn, email=email, name=name, role=role)
+            issued = await service.issue_api_key(conn, user_id=user.id, name="demo", pepper=pepper)
             keys.append(DemoKey(email=email, role=role, key=issued.key))
         for n in range(customers):
             first = FIRST_NAMES[n % len(FIRST_NAMES)]
@@ -48,18 +48,18 @@ async def seed(conn: Connection, *, pepper: str, customers: int = 24) -> list[De
                 "newsletter": rng.random() < 0.5,
                 "genres": rng.sample(GENRES, k=rng.randint(1, 3)),
             }
-            user = await repository.create_user(
+            user = await service.create_user(
                 conn, email=f"{first.lower()}.{n}@readers.example", name=f"{first} Reader {n}", preferences=preferences
             )
             if n % 3 == 0:
-                await repository.put_profile(
+                await service.put_profile(
                     conn,
                     user_id=user.id,
                     bio=f"{first} reads mostly {preferences['genres'][0]}.",
                     location=None,
                     website=None,
                 )
-            await repository.put_setting(conn, user_id=user.id, key="theme", value=rng.choice(["light", "dark"]))
+            await service.put_setting(conn, user_id=user.id, key="theme", value=rng.choice(["light", "dark"]))
     return keys
 
 

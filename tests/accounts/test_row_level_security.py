@@ -11,7 +11,7 @@ from contextlib import asynccontextmanager
 import asyncpg
 import pytest
 
-from bookshop.accounts import repository
+from bookshop.accounts import service
 from bookshop.db.pool import act_as
 from tests.conftest import TEST_PEPPER, Account, AccountFactory
 
@@ -30,8 +30,8 @@ async def accounts(make_account: AccountFactory, conn: asyncpg.Connection) -> di
     """Two customers and a staff member, each with a profile, a setting and a key (arranged by the owner)."""
     made = {name: await make_account(role) for name, role in [("a", "customer"), ("b", "customer"), ("staff", "staff")]}
     for account in made.values():
-        await repository.put_profile(conn, user_id=account.user_id, bio=account.email, location=None, website=None)
-        await repository.put_setting(conn, user_id=account.user_id, key="theme", value=account.email)
+        await service.put_profile(conn, user_id=account.user_id, bio=account.email, location=None, website=None)
+        await service.put_setting(conn, user_id=account.user_id, key="theme", value=account.email)
     return made
 
 
@@ -62,24 +62,24 @@ async def test_staff_see_every_row(app_conn: asyncpg.Connection, accounts: dict[
         assert await app_conn.fetchval(f"SELECT count(*) FROM {table}") == 3
 
 
-async def test_repository_calls_aimed_at_another_user_find_and_change_nothing(
+async def test_service_calls_aimed_at_another_user_find_and_change_nothing(
     app_conn: asyncpg.Connection, conn: asyncpg.Connection, accounts: dict[str, Account]
 ) -> None:
     a, b = accounts["a"], accounts["b"]
     b_key_id = await conn.fetchval("SELECT id FROM api_keys WHERE user_id = $1", b.user_id)
     async with acting_for(app_conn, a):
-        assert await repository.get_settings(app_conn, user_id=b.user_id) == {}
-        assert await repository.get_profile(app_conn, user_id=b.user_id) is None
-        assert await repository.list_api_keys(app_conn, user_id=b.user_id) == []
-        assert not await repository.delete_setting(app_conn, user_id=b.user_id, key="theme")
-        assert not await repository.delete_profile(app_conn, user_id=b.user_id)
-        assert await repository.revoke_api_key(app_conn, user_id=b.user_id, key_id=b_key_id) is None
+        assert await service.get_settings(app_conn, user_id=b.user_id) == {}
+        assert await service.get_profile(app_conn, user_id=b.user_id) is None
+        assert await service.list_api_keys(app_conn, user_id=b.user_id) == []
+        assert not await service.delete_setting(app_conn, user_id=b.user_id, key="theme")
+        assert not await service.delete_profile(app_conn, user_id=b.user_id)
+        assert await service.revoke_api_key(app_conn, user_id=b.user_id, key_id=b_key_id) is None
         assert await app_conn.execute("UPDATE user_settings SET value = '\"hijacked\"'") == "UPDATE 1"  # A's own only
         assert await app_conn.execute("DELETE FROM api_keys WHERE user_id <> $1", a.user_id) == "DELETE 0"
     for write in (
-        lambda: repository.put_setting(app_conn, user_id=b.user_id, key="theme", value="hijacked"),
-        lambda: repository.put_profile(app_conn, user_id=b.user_id, bio="hijacked", location=None, website=None),
-        lambda: repository.issue_api_key(app_conn, user_id=b.user_id, name="stolen", pepper=TEST_PEPPER),
+        lambda: service.put_setting(app_conn, user_id=b.user_id, key="theme", value="hijacked"),
+        lambda: service.put_profile(app_conn, user_id=b.user_id, bio="hijacked", location=None, website=None),
+        lambda: service.issue_api_key(app_conn, user_id=b.user_id, name="stolen", pepper=TEST_PEPPER),
     ):
         with pytest.raises(asyncpg.InsufficientPrivilegeError):
             async with acting_for(app_conn, a):
@@ -104,6 +104,6 @@ async def test_policies_read_the_caller_once_per_statement(
 async def test_authentication_finds_a_key_before_any_caller_is_named(
     app_conn: asyncpg.Connection, accounts: dict[str, Account]
 ) -> None:
-    caller = await repository.authenticate(app_conn, token=accounts["b"].key, pepper=TEST_PEPPER)
+    caller = await service.authenticate(app_conn, token=accounts["b"].key, pepper=TEST_PEPPER)
     assert caller is not None
     assert (caller.user_id, caller.role) == (accounts["b"].user_id, "customer")

@@ -7,7 +7,7 @@ from uuid import UUID
 
 import asyncpg
 
-from bookshop.jobs import repository as jobs
+from bookshop.jobs import service as jobs
 from tests.bookings.conftest import Client, VenueFactory, at, book
 from tests.conftest import Account
 

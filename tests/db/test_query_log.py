@@ -7,7 +7,7 @@ import logging
 import msgspec
 import pytest
 
-from bookshop.accounts import repository as accounts
+from bookshop.accounts import service as accounts
 from bookshop.db.pool import create_pool, named_statements
 from bookshop.db.queries import queries
 from bookshop.db.query_log import TRANSACTION_STATEMENTS, QueryObserver

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from litestar.testing import AsyncTestClient
 
-from bookshop.accounts import repository
+from bookshop.accounts import service
 from bookshop.app import create_app
 from bookshop.db import embedded, migrations
 from bookshop.db.pool import connect
@@ -59,8 +59,8 @@ async def test_an_outage_is_503_and_the_service_recovers_without_a_restart(own_s
         pool_acquire_timeout=1,
     )
     conn = await connect(settings, dsn=urls.owner)
-    user = await repository.create_user(conn, email="outage@example.com", name="Outage")
-    key = (await repository.issue_api_key(conn, user_id=user.id, name="t", pepper=TEST_PEPPER)).key
+    user = await service.create_user(conn, email="outage@example.com", name="Outage")
+    key = (await service.issue_api_key(conn, user_id=user.id, name="t", pepper=TEST_PEPPER)).key
     await conn.close()
     headers = {"Authorization": f"Bearer {key}"}
 

@@ -9,7 +9,7 @@ import asyncpg
 from litestar.testing import AsyncTestClient
 from prometheus_client.parser import text_string_to_metric_families
 
-from bookshop.jobs import repository as jobs
+from bookshop.jobs import service as jobs
 from tests.catalog.test_routes import add_author, add_book
 from tests.conftest import Account, ClientFactory
 from tests.jobs.test_routes import enqueue, set_done, set_failed

@@ -7,7 +7,7 @@ import asyncpg
 import pytest
 from litestar.testing import AsyncTestClient
 
-from bookshop.accounts import api_keys, repository
+from bookshop.accounts import api_keys, service
 from bookshop.http.security import API_CSP, DOCS_CSP
 from tests.conftest import TEST_PEPPER, Account, AccountFactory, ClientFactory
 
@@ -102,5 +102,5 @@ async def test_a_wrong_key_costs_the_same_comparison_whether_or_not_its_prefix_e
 
     monkeypatch.setattr(api_keys.hmac, "compare_digest", counting_compare)
     prefix = customer.key.split("_")[1] if known_prefix else "0123456789ab"
-    assert await repository.authenticate(app_conn, token=f"bk_{prefix}_wrong-secret", pepper=TEST_PEPPER) is None
+    assert await service.authenticate(app_conn, token=f"bk_{prefix}_wrong-secret", pepper=TEST_PEPPER) is None
     assert len(comparisons) == 1

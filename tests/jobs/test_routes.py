@@ -5,7 +5,7 @@ from typing import Any
 import asyncpg
 from litestar.testing import AsyncTestClient
 
-from bookshop.jobs import repository
+from bookshop.jobs import service
 from tests.accounts.test_routes import assert_problem
 from tests.conftest import Account
 
@@ -14,7 +14,7 @@ Client = AsyncTestClient[Any]
 
 async def enqueue(conn: asyncpg.Connection, count: int) -> list[int]:
     async with conn.transaction():
-        return [await repository.enqueue(conn, kind="noop", payload={"n": n}) for n in range(count)]
+        return [await service.enqueue(conn, kind="noop", payload={"n": n}) for n in range(count)]
 
 
 async def set_failed(conn: asyncpg.Connection, *job_ids: int) -> None:

@@ -23,7 +23,7 @@ import pytest
 
 from bookshop.db.pool import Connection, Database, Pool, create_pool
 from bookshop.db.urls import DatabaseUrls
-from bookshop.jobs import repository
+from bookshop.jobs import service
 from bookshop.jobs.worker import Handler, Worker, WorkerOptions, run_worker
 from bookshop.settings import Settings
 
@@ -119,7 +119,7 @@ async def wait_for(
 async def enqueue(conn: asyncpg.Connection, kind: str, payloads: list[dict[str, Any]], **options: Any) -> list[int]:
     """Queues jobs in one committed transaction, as the service does."""
     async with conn.transaction():
-        return [await repository.enqueue(conn, kind=kind, payload=payload, **options) for payload in payloads]
+        return [await service.enqueue(conn, kind=kind, payload=payload, **options) for payload in payloads]
 
 
 async def job(conn: asyncpg.Connection, job_id: int) -> asyncpg.Record:

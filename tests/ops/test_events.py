@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 import asyncpg
 import pytest
 
-from bookshop.ops.repository import record_event
+from bookshop.ops.service import record_event
 from tests.accounts.test_routes import assert_problem
 from tests.conftest import Account
 from tests.orders.conftest import Client

@@ -1,4 +1,4 @@
-"""HTTP routes of the accounts context: thin controllers over the repository."""
+"""HTTP routes of the accounts context: thin controllers over the service."""
 
 from typing import Annotated, Any
 from uuid import UUID
@@ -9,7 +9,7 @@ from litestar.di import NamedDependency, Provide
 from litestar.exceptions import NotFoundException, PermissionDeniedException, ValidationException
 from litestar.params import FromPath, FromQuery, JSONBody, PathParameter, QueryParameter
 
-from bookshop.accounts import repository
+from bookshop.accounts import service
 from bookshop.accounts.schemas import (
     ApiKey,
     ApiKeyCreate,
@@ -81,11 +81,11 @@ class UserController(Controller):
         if data.role != "customer" and (caller is None or caller.role != "admin"):
             raise PermissionDeniedException(detail="Only an admin may create staff or admin users.")
         async with db.transaction() as conn:
-            user = await repository.create_user(
+            user = await service.create_user(
                 conn, email=data.email, name=data.name, role=data.role, preferences=data.preferences
             )
             await act_as(conn, user_id=user.id, role=user.role)  # api_keys is private: act as its owner
-            issued = await repository.issue_api_key(conn, user_id=user.id, name="first key", pepper=_pepper(request))
+            issued = await service.issue_api_key(conn, user_id=user.id, name="first key", pepper=_pepper(request))
         return Registration(user=user, api_key=issued.key)
 
     @get(
@@ -110,13 +110,13 @@ class UserController(Controller):
         ensure_staff(caller)
         wanted = _parse_prefers(prefers)
         async with db.connection() as conn:
-            return await repository.list_users(conn, params=page_params, is_active=is_active, q_text=q, prefers=wanted)
+            return await service.list_users(conn, params=page_params, is_active=is_active, q_text=q, prefers=wanted)
 
     @get("/{user_id:uuid}", summary="One user (yourself, or any as staff).")
     async def get_user(self, db: Db, caller: CurrentCaller, user_id: FromPath[UUID]) -> User:
         ensure_self_or_staff(caller, user_id)
         async with db.connection() as conn:
-            user = await repository.get_user(conn, user_id=user_id)
+            user = await service.get_user(conn, user_id=user_id)
         if user is None:
             raise _user_not_found(user_id)
         return user
@@ -129,7 +129,7 @@ class UserController(Controller):
         if data.role is not msgspec.UNSET or data.is_active is not msgspec.UNSET:
             ensure_admin(caller)
         async with db.transaction() as conn:
-            user = await repository.update_user(conn, user_id=user_id, changes=data)
+            user = await service.update_user(conn, user_id=user_id, changes=data)
         if user is None:
             raise _user_not_found(user_id)
         return user
@@ -138,7 +138,7 @@ class UserController(Controller):
     async def delete_user(self, db: Db, caller: CurrentCaller, user_id: FromPath[UUID]) -> None:
         ensure_self_or_staff(caller, user_id)
         async with db.transaction() as conn:
-            deleted = await repository.soft_delete_user(conn, user_id=user_id)
+            deleted = await service.soft_delete_user(conn, user_id=user_id)
         if not deleted:
             raise _user_not_found(user_id)
 
@@ -150,7 +150,7 @@ class UserController(Controller):
     async def restore_user(self, db: Db, caller: CurrentCaller, user_id: FromPath[UUID]) -> User:
         ensure_staff(caller)
         async with db.transaction() as conn:
-            user = await repository.restore_user(conn, user_id=user_id)
+            user = await service.restore_user(conn, user_id=user_id)
         if user is None:
             raise _user_not_found(user_id)
         return user
@@ -159,7 +159,7 @@ class UserController(Controller):
     async def get_profile(self, db: Db, caller: CurrentCaller, user_id: FromPath[UUID]) -> Profile:
         ensure_self_or_staff(caller, user_id)
         async with db.transaction(caller) as conn:
-            profile = await repository.get_profile(conn, user_id=user_id)
+            profile = await service.get_profile(conn, user_id=user_id)
         if profile is None:
             raise NotFoundException(detail=f"User {user_id} has no profile.")
         return profile
@@ -170,7 +170,7 @@ class UserController(Controller):
     ) -> Response[Profile]:
         ensure_self_or_staff(caller, user_id)
         async with db.transaction(caller) as conn:
-            stored = await repository.put_profile(
+            stored = await service.put_profile(
                 conn, user_id=user_id, bio=data.bio, location=data.location, website=data.website
             )
         if stored is None:
@@ -182,7 +182,7 @@ class UserController(Controller):
     async def delete_profile(self, db: Db, caller: CurrentCaller, user_id: FromPath[UUID]) -> None:
         ensure_self_or_staff(caller, user_id)
         async with db.transaction(caller) as conn:
-            deleted = await repository.delete_profile(conn, user_id=user_id)
+            deleted = await service.delete_profile(conn, user_id=user_id)
         if not deleted:
             raise NotFoundException(detail=f"User {user_id} has no profile.")
 
@@ -190,7 +190,7 @@ class UserController(Controller):
     async def get_settings(self, db: Db, caller: CurrentCaller, user_id: FromPath[UUID]) -> UserSettings:
         ensure_self_or_staff(caller, user_id)
         async with db.transaction(caller) as conn:
-            settings = await repository.get_settings(conn, user_id=user_id)
+            settings = await service.get_settings(conn, user_id=user_id)
         if settings is None:
             raise _user_not_found(user_id)
         return UserSettings(settings=settings)
@@ -209,7 +209,7 @@ class UserController(Controller):
                 extra=[{"key": "value", "message": "Expected a JSON value other than null", "source": "body"}],
             )
         async with db.transaction(caller) as conn:
-            setting = await repository.put_setting(conn, user_id=user_id, key=key, value=data.value)
+            setting = await service.put_setting(conn, user_id=user_id, key=key, value=data.value)
         if setting is None:
             raise _user_not_found(user_id)
         return Response(setting, status_code=201 if setting.created else 200)
@@ -218,7 +218,7 @@ class UserController(Controller):
     async def delete_setting(self, db: Db, caller: CurrentCaller, user_id: FromPath[UUID], key: SettingKeyPath) -> None:
         ensure_self_or_staff(caller, user_id)
         async with db.transaction(caller) as conn:
-            deleted = await repository.delete_setting(conn, user_id=user_id, key=key)
+            deleted = await service.delete_setting(conn, user_id=user_id, key=key)
         if not deleted:
             raise NotFoundException(detail=f"Setting {key!r} is not set.")
 
@@ -230,7 +230,7 @@ class MeController(Controller):
     @get("/", summary="The caller's own account.")
     async def me(self, db: Db, caller: CurrentCaller) -> User:
         async with db.connection() as conn:
-            user = await repository.get_user(conn, user_id=caller.user_id)
+            user = await service.get_user(conn, user_id=caller.user_id)
         if user is None:  # deleted between authentication and now
             raise _user_not_found(caller.user_id)
         return user
@@ -238,7 +238,7 @@ class MeController(Controller):
     @get("/api-keys", summary="The caller's API keys, without secrets.")
     async def list_keys(self, db: Db, caller: CurrentCaller) -> list[ApiKey]:
         async with db.transaction(caller) as conn:
-            return await repository.list_api_keys(conn, user_id=caller.user_id)
+            return await service.list_api_keys(conn, user_id=caller.user_id)
 
     @post("/api-keys", summary="Issue another API key; the key is shown this once.")
     async def issue_key(
@@ -250,12 +250,12 @@ class MeController(Controller):
     ) -> IssuedApiKey:
         name = data.name if data is not None else ""
         async with db.transaction(caller) as conn:
-            return await repository.issue_api_key(conn, user_id=caller.user_id, name=name, pepper=_pepper(request))
+            return await service.issue_api_key(conn, user_id=caller.user_id, name=name, pepper=_pepper(request))
 
     @delete("/api-keys/{key_id:uuid}", status_code=200, summary="Revoke one of the caller's keys; it fails at once.")
     async def revoke_key(self, db: Db, caller: CurrentCaller, key_id: FromPath[UUID]) -> ApiKey:
         async with db.transaction(caller) as conn:
-            revoked = await repository.revoke_api_key(conn, user_id=caller.user_id, key_id=key_id)
+            revoked = await service.revoke_api_key(conn, user_id=caller.user_id, key_id=key_id)
         if revoked is None:
             raise NotFoundException(detail=f"You have no API key {key_id}.")
         return revoked
@@ -278,5 +278,5 @@ class AdminUserController(Controller):
     ) -> Deactivated:
         ensure_admin(caller)
         async with db.transaction() as conn:
-            count = await repository.deactivate_inactive_users(conn, days=days)
+            count = await service.deactivate_inactive_users(conn, days=days)
         return Deactivated(deactivated=count)

@@ -3,7 +3,7 @@
 from typing import Any
 from uuid import UUID
 
-from bookshop.bookings import repository
+from bookshop.bookings import service
 from bookshop.db.pool import Connection
 
 
@@ -11,4 +11,4 @@ async def complete_booking(conn: Connection, payload: dict[str, Any]) -> None:
     """Completes a confirmed booking once its period has ended (the job falls due then), so its
     amount counts as revenue. A booking cancelled or completed meanwhile is left as it is, and
     a retry completes nothing more."""
-    await repository.complete_ended_booking(conn, booking_id=UUID(payload["booking_id"]))
+    await service.complete_ended_booking(conn, booking_id=UUID(payload["booking_id"]))

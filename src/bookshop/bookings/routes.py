@@ -11,7 +11,7 @@ from litestar.exceptions import NotFoundException, ValidationException
 from litestar.params import FromPath, JSONBody, QueryParameter
 
 from bookshop.accounts.schemas import Caller
-from bookshop.bookings import repository
+from bookshop.bookings import service
 from bookshop.bookings.schemas import (
     Availability,
     Booking,
@@ -82,7 +82,7 @@ class VenueController(Controller):
     async def create_venue(self, db: Db, caller: CurrentCaller, data: JSONBody[VenueIn]) -> Venue:
         ensure_staff(caller)
         async with db.transaction() as conn:
-            return await repository.create_venue(conn, venue=data)
+            return await service.create_venue(conn, venue=data)
 
     @get(
         "/nearby",
@@ -98,12 +98,12 @@ class VenueController(Controller):
         limit: Limit = 20,
     ) -> list[NearbyVenue]:
         async with db.connection() as conn:
-            return await repository.nearby_venues(conn, latitude=lat, longitude=lon, radius_km=radius_km, limit=limit)
+            return await service.nearby_venues(conn, latitude=lat, longitude=lon, radius_km=radius_km, limit=limit)
 
     @get("/{venue_id:uuid}", summary="A venue.")
     async def get_venue(self, db: Db, venue_id: FromPath[UUID]) -> Venue:
         async with db.connection() as conn:
-            venue = await repository.get_venue(conn, venue_id=venue_id)
+            venue = await service.get_venue(conn, venue_id=venue_id)
         if venue is None:
             raise _venue_not_found(venue_id)
         return venue
@@ -114,7 +114,7 @@ class VenueController(Controller):
     ) -> Venue:
         ensure_staff(caller)
         async with db.transaction() as conn:
-            venue = await repository.update_venue(conn, venue_id=venue_id, changes=data)
+            venue = await service.update_venue(conn, venue_id=venue_id, changes=data)
         if venue is None:
             raise _venue_not_found(venue_id)
         return venue
@@ -128,9 +128,9 @@ class VenueController(Controller):
     ) -> Availability:
         check_window(starts, ends, longest=LONGEST_CALENDAR)
         async with db.transaction() as conn:
-            if not await repository.venue_exists(conn, venue_id=venue_id):
+            if not await service.venue_exists(conn, venue_id=venue_id):
                 raise _venue_not_found(venue_id)
-            free = await repository.free_periods(conn, venue_id=venue_id, starts=starts, ends=ends)
+            free = await service.free_periods(conn, venue_id=venue_id, starts=starts, ends=ends)
         return Availability(venue_id=venue_id, starts_at=_utc(starts), ends_at=_utc(ends), free=free)
 
     @post(
@@ -147,7 +147,7 @@ class VenueController(Controller):
             )
         try:
             async with db.transaction(caller) as conn:
-                booking_id = await repository.book_venue(
+                booking_id = await service.book_venue(
                     conn,
                     venue_id=venue_id,
                     user_id=caller.user_id,
@@ -157,8 +157,8 @@ class VenueController(Controller):
                 )
                 if booking_id is None:
                     raise _venue_not_found(venue_id)
-                booking = await repository.get_booking(conn, booking_id=booking_id, owner=caller.user_id)
-        except repository.BookingConflict as conflict:
+                booking = await service.get_booking(conn, booking_id=booking_id, owner=caller.user_id)
+        except service.BookingConflict as conflict:
             taken = ", ".join(map(_period_text, conflict.booked)) or "a live booking"
             raise ProblemError(
                 409,
@@ -188,9 +188,9 @@ class VenueController(Controller):
         check_window(starts, ends, longest=LONGEST_CALENDAR)
         position = read_cursor(request, after, size=2, parse=_keyset_position)
         async with db.transaction(caller) as conn:
-            if not await repository.venue_exists(conn, venue_id=venue_id):
+            if not await service.venue_exists(conn, venue_id=venue_id):
                 raise _venue_not_found(venue_id)
-            items = await repository.list_venue_bookings(
+            items = await service.list_venue_bookings(
                 conn, venue_id=venue_id, starts=starts, ends=ends, after=position, limit=limit
             )
         return BookingPage(items=items, next=_next_after(request, items, limit))
@@ -203,7 +203,7 @@ class BookingController(Controller):
     @get("/{booking_id:uuid}", summary="A booking with its venue (yours; staff: any).")
     async def get_booking(self, db: Db, caller: CurrentCaller, booking_id: FromPath[UUID]) -> BookingWithVenue:
         async with db.transaction(caller) as conn:
-            booking = await repository.get_booking(conn, booking_id=booking_id, owner=rows_of(caller))
+            booking = await service.get_booking(conn, booking_id=booking_id, owner=rows_of(caller))
         if booking is None:
             raise _booking_not_found(booking_id)
         return booking
@@ -230,19 +230,19 @@ class BookingController(Controller):
         owner = rows_of(caller)
         async with db.transaction(caller) as conn:
             try:
-                refused = await repository.change_status(
+                refused = await service.change_status(
                     conn, booking_id=booking_id, owner=owner, to=to, actor=f"user:{caller.user_id}"
                 )
             except LookupError:
                 raise _booking_not_found(booking_id) from None
             if refused is not None:
-                allowed = " or ".join(repository.ALLOWED_FROM[to])
+                allowed = " or ".join(service.ALLOWED_FROM[to])
                 raise ProblemError(
                     409,
                     "booking-state-conflict",
                     detail=f"Booking {booking_id} is {refused}: only a {allowed} booking can become {to}.",
                 )
-            booking = await repository.get_booking(conn, booking_id=booking_id, owner=owner)
+            booking = await service.get_booking(conn, booking_id=booking_id, owner=owner)
         assert booking is not None  # changed in this transaction
         return booking
 
@@ -257,7 +257,7 @@ class MyBookingController(Controller):
     ) -> MyBookingPage:
         position = read_cursor(request, after, size=2, parse=_keyset_position)
         async with db.transaction(caller) as conn:
-            items = await repository.list_user_bookings(conn, user_id=caller.user_id, after=position, limit=limit)
+            items = await service.list_user_bookings(conn, user_id=caller.user_id, after=position, limit=limit)
         return MyBookingPage(items=items, next=_next_after(request, items, limit))
 
 
@@ -282,5 +282,5 @@ class AdminBookingController(Controller):
         ensure_admin(caller)
         check_window(starts, ends, longest=LONGEST_STATS)
         async with db.transaction(caller) as conn:
-            totals, rows = await repository.booking_stats(conn, starts=starts, ends=ends, group=group)
+            totals, rows = await service.booking_stats(conn, starts=starts, ends=ends, group=group)
         return BookingStats(starts_at=_utc(starts), ends_at=_utc(ends), group=group, totals=totals, rows=rows)

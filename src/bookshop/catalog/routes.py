@@ -13,7 +13,7 @@ from litestar.exceptions import HTTPException, NotFoundException, ValidationExce
 from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.response import Stream
 
-from bookshop.catalog import importer, repository
+from bookshop.catalog import importer, service
 from bookshop.catalog.importer import ImportReport
 from bookshop.catalog.schemas import (
     Author,
@@ -71,18 +71,18 @@ class AuthorController(Controller):
     ) -> list[Author] | list[AuthorMatch]:
         async with db.connection() as conn:
             if q is not None:
-                return await repository.search_authors(conn, text=q, limit=limit)
-            return await repository.list_authors(conn, after=after, limit=limit)
+                return await service.search_authors(conn, text=q, limit=limit)
+            return await service.list_authors(conn, after=after, limit=limit)
 
     @get("/stats", summary="Live published books per author, authors with none included, most first.")
     async def stats(self, db: Db, limit: Limit = 20) -> list[AuthorStat]:
         async with db.connection() as conn:
-            return await repository.author_stats(conn, limit=limit)
+            return await service.author_stats(conn, limit=limit)
 
     @get("/{author_id:uuid}", summary="One author.")
     async def get_author(self, db: Db, author_id: FromPath[UUID]) -> Author:
         async with db.connection() as conn:
-            author = await repository.get_author(conn, author_id=author_id)
+            author = await service.get_author(conn, author_id=author_id)
         if author is None:
             raise NotFoundException(detail=f"No author {author_id}.")
         return author
@@ -90,13 +90,13 @@ class AuthorController(Controller):
     @get("/{author_id:uuid}/books", summary="An author's live published books, newest first.")
     async def author_books(self, db: Db, author_id: FromPath[UUID], limit: Limit = 20) -> list[BookItem]:
         async with db.connection() as conn:
-            return await repository.list_author_books(conn, author_id=author_id, limit=limit)
+            return await service.list_author_books(conn, author_id=author_id, limit=limit)
 
     @post("/", summary="Add an author (staff).")
     async def create_author(self, db: Db, caller: CurrentCaller, data: JSONBody[AuthorIn]) -> Author:
         ensure_staff(caller)
         async with db.transaction() as conn:
-            return await repository.create_author(conn, name=data.name, bio=data.bio)
+            return await service.create_author(conn, name=data.name, bio=data.bio)
 
     @patch("/{author_id:uuid}", summary="Change an author (staff).")
     async def update_author(
@@ -106,7 +106,7 @@ class AuthorController(Controller):
         name = None if data.name is msgspec.UNSET else data.name
         bio = None if data.bio is msgspec.UNSET else data.bio
         async with db.transaction() as conn:
-            author = await repository.update_author(conn, author_id=author_id, name=name, bio=bio)
+            author = await service.update_author(conn, author_id=author_id, name=name, bio=bio)
         if author is None:
             raise NotFoundException(detail=f"No author {author_id}.")
         return author
@@ -115,7 +115,7 @@ class AuthorController(Controller):
     async def delete_author(self, db: Db, caller: CurrentCaller, author_id: FromPath[UUID]) -> None:
         ensure_staff(caller)
         async with db.transaction() as conn:
-            deleted = await repository.delete_author(conn, author_id=author_id)
+            deleted = await service.delete_author(conn, author_id=author_id)
         if not deleted:
             raise NotFoundException(detail=f"No author {author_id}.")
 
@@ -141,10 +141,10 @@ class BookController(Controller):
     ) -> BookKeysetPage | Page[BookItem]:
         if page is not None:
             async with db.connection() as conn:
-                return await repository.list_books_page(conn, params=PageParams(page=page, per_page=per_page))
+                return await service.list_books_page(conn, params=PageParams(page=page, per_page=per_page))
         position = read_cursor(request, after, size=2, parse=lambda key: (datetime.fromisoformat(key[0]), UUID(key[1])))
         async with db.connection() as conn:
-            items = await repository.list_books(conn, after=position, limit=limit)
+            items = await service.list_books(conn, after=position, limit=limit)
         last = items[-1] if len(items) == limit else None
         next_key = [last.published_at.isoformat(), str(last.id)] if last else None
         return BookKeysetPage(items=items, next=next_cursor(request, next_key))
@@ -199,7 +199,7 @@ class BookController(Controller):
     ) -> SearchPage:
         position = read_cursor(request, after, size=2, parse=lambda key: (float(key[0]), UUID(key[1])))
         async with db.connection() as conn:
-            hits = await repository.search_books(
+            hits = await service.search_books(
                 conn,
                 text=q,
                 tag=tag,
@@ -209,7 +209,7 @@ class BookController(Controller):
                 after=position,
                 limit=limit,
             )
-            suggestions = await repository.suggest_titles(conn, text=q, limit=5) if not hits and after is None else []
+            suggestions = await service.suggest_titles(conn, text=q, limit=5) if not hits and after is None else []
         last = hits[-1] if len(hits) == limit else None
         next_key = [repr(last.rank), str(last.id)] if last else None
         return SearchPage(items=hits, next=next_cursor(request, next_key), suggestions=suggestions)
@@ -221,7 +221,7 @@ class BookController(Controller):
     )
     async def get_book(self, db: Db, caller: OptionalCaller, id_or_slug: FromPath[str]) -> Book:
         async with db.connection() as conn:
-            book = await repository.get_book(conn, **_book_key(id_or_slug))
+            book = await service.get_book(conn, **_book_key(id_or_slug))
         if book is None or (not book.is_published and not (caller and caller.is_staff)):
             raise _book_not_found(id_or_slug)
         return book
@@ -230,8 +230,8 @@ class BookController(Controller):
     async def create_book(self, db: Db, caller: CurrentCaller, data: JSONBody[BookIn]) -> Book:
         ensure_staff(caller)
         async with db.transaction() as conn:
-            book_id = await repository.create_book(conn, book=data)
-            book = await repository.get_book(conn, book_id=book_id)
+            book_id = await service.create_book(conn, book=data)
+            book = await service.get_book(conn, book_id=book_id)
         assert book is not None
         return book
 
@@ -241,8 +241,8 @@ class BookController(Controller):
     ) -> Book:
         ensure_staff(caller)
         async with db.transaction() as conn:
-            found = await repository.update_book(conn, book_id=book_id, changes=data)
-            book = await repository.get_book(conn, book_id=book_id) if found else None
+            found = await service.update_book(conn, book_id=book_id, changes=data)
+            book = await service.get_book(conn, book_id=book_id) if found else None
         if book is None:
             raise _book_not_found(book_id)
         return book
@@ -251,15 +251,15 @@ class BookController(Controller):
     async def delete_book(self, db: Db, caller: CurrentCaller, book_id: FromPath[UUID]) -> None:
         ensure_staff(caller)
         async with db.transaction() as conn:
-            if not await repository.soft_delete_book(conn, book_id=book_id):
+            if not await service.soft_delete_book(conn, book_id=book_id):
                 raise _book_not_found(book_id)
 
     @post("/{book_id:uuid}/restore", status_code=200, summary="Restore a soft-deleted book (staff).")
     async def restore_book(self, db: Db, caller: CurrentCaller, book_id: FromPath[UUID]) -> Book:
         ensure_staff(caller)
         async with db.transaction() as conn:
-            restored = await repository.restore_book(conn, book_id=book_id)
-            book = await repository.get_book(conn, book_id=book_id) if restored else None
+            restored = await service.restore_book(conn, book_id=book_id)
+            book = await service.get_book(conn, book_id=book_id) if restored else None
         if book is None:
             raise _book_not_found(book_id)
         return book
@@ -271,10 +271,10 @@ class BookController(Controller):
         ensure_staff(caller)
         wanted = sorted(set(data.tags))
         async with db.transaction() as conn:
-            if await repository.get_book(conn, book_id=book_id) is None:
+            if await service.get_book(conn, book_id=book_id) is None:
                 raise _book_not_found(book_id)
-            found = await repository.replace_book_tags(conn, book_id=book_id, slugs=wanted)
-            book = await repository.get_book(conn, book_id=book_id)
+            found = await service.replace_book_tags(conn, book_id=book_id, slugs=wanted)
+            book = await service.get_book(conn, book_id=book_id)
             assert book is not None
             if found < len(wanted):  # raising here rolls the replacement back
                 unknown = sorted(set(wanted) - {tag.slug for tag in book.tags})
@@ -289,7 +289,7 @@ class BookController(Controller):
         self, db: Db, caller: CurrentCaller, book_id: FromPath[UUID], data: JSONBody[ReviewIn]
     ) -> Response[Review]:
         async with db.transaction() as conn:
-            stored = await repository.put_review(
+            stored = await service.put_review(
                 conn, book_id=book_id, user_id=caller.user_id, rating=data.rating, body=data.body
             )
         if stored is None:
@@ -300,7 +300,7 @@ class BookController(Controller):
     @delete("/{book_id:uuid}/reviews/me", summary="Remove your review of a book.")
     async def delete_review(self, db: Db, caller: CurrentCaller, book_id: FromPath[UUID]) -> None:
         async with db.transaction() as conn:
-            if not await repository.delete_review(conn, book_id=book_id, user_id=caller.user_id):
+            if not await service.delete_review(conn, book_id=book_id, user_id=caller.user_id):
                 raise NotFoundException(detail=f"You have no review of book {book_id}.")
 
     @get("/{book_id:uuid}/reviews", summary="A book's reviews, newest first, by keyset.")
@@ -309,7 +309,7 @@ class BookController(Controller):
     ) -> ReviewPage:
         position = read_cursor(request, after, size=1, parse=lambda key: UUID(key[0]))
         async with db.connection() as conn:
-            items = await repository.list_reviews(conn, book_id=book_id, after=position, limit=limit)
+            items = await service.list_reviews(conn, book_id=book_id, after=position, limit=limit)
         next_key = [str(items[-1].id)] if len(items) == limit else None
         return ReviewPage(items=items, next=next_cursor(request, next_key))
 
@@ -321,10 +321,10 @@ class TagController(Controller):
     @get("/", summary="Every tag with how many live published books carry it.")
     async def list_tags(self, db: Db) -> list[Tag]:
         async with db.connection() as conn:
-            return await repository.list_tags(conn)
+            return await service.list_tags(conn)
 
     @post("/", summary="Add a tag (staff).")
     async def create_tag(self, db: Db, caller: CurrentCaller, data: JSONBody[TagIn]) -> Tag:
         ensure_staff(caller)
         async with db.transaction() as conn:
-            return await repository.create_tag(conn, slug=data.slug, name=data.name)
+            return await service.create_tag(conn, slug=data.slug, name=data.name)

@@ -2,7 +2,7 @@
 
 `queries.accounts.get_user(conn, id=...)` runs the statement named `get_user` in
 sql/accounts/*.sql. aiosql builds these methods at load time, so they are typed as Any here;
-the repository functions that call them carry the types.
+the service functions that call them carry the types.
 """
 
 from typing import Any

@@ -6,7 +6,7 @@ from uuid import UUID
 from litestar import Request
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 
-from bookshop.accounts import repository
+from bookshop.accounts import service
 from bookshop.accounts.schemas import Caller
 from bookshop.http.dependencies import Db
 
@@ -26,10 +26,10 @@ async def _caller_from(request: Request[Any, Any, Any], db: Db) -> Caller | None
         raise _unauthorized("Use 'Authorization: Bearer <API key>'.")
     try:
         async with db.connection() as conn:
-            caller = await repository.authenticate(
+            caller = await service.authenticate(
                 conn, token=token.strip(), pepper=request.app.state.settings.api_key_pepper
             )
-    except repository.InactiveAccount:
+    except service.InactiveAccount:
         raise PermissionDeniedException(detail="This account is deactivated.") from None
     if caller is None:
         raise _unauthorized("The API key is not valid.")

@@ -27,7 +27,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, gene
 from prometheus_client import disable_created_metrics as _disable_created_metrics
 
 from bookshop.db.pool import Database
-from bookshop.jobs import repository as jobs
+from bookshop.jobs import service as jobs
 
 logger = logging.getLogger("bookshop.metrics")
 

@@ -10,7 +10,7 @@ from bookshop.http.auth import ensure_admin
 from bookshop.http.dependencies import CurrentCaller, Db
 from bookshop.http.errors import ProblemError
 from bookshop.http.pagination import After, Limit, next_cursor, read_cursor
-from bookshop.jobs import repository
+from bookshop.jobs import service
 from bookshop.jobs.schemas import Job, JobPage, JobStatus
 
 
@@ -31,7 +31,7 @@ class AdminJobController(Controller):
         ensure_admin(caller)
         position = read_cursor(request, after, size=1, parse=lambda key: int(key[0]))
         async with db.connection() as conn:
-            items = await repository.list_jobs(conn, status=status, after=position, limit=limit)
+            items = await service.list_jobs(conn, status=status, after=position, limit=limit)
         next_key = [str(items[-1].id)] if len(items) == limit else None
         return JobPage(items=items, next=next_cursor(request, next_key))
 
@@ -39,8 +39,8 @@ class AdminJobController(Controller):
     async def retry_job(self, db: Db, caller: CurrentCaller, job_id: FromPath[int]) -> Job:
         ensure_admin(caller)
         async with db.transaction() as conn:
-            job = await repository.retry(conn, job_id=job_id)
-            found = job or await repository.get_job(conn, job_id=job_id)
+            job = await service.retry(conn, job_id=job_id)
+            found = job or await service.get_job(conn, job_id=job_id)
         if found is None:
             raise NotFoundException(detail=f"No job {job_id}.")
         if job is None:

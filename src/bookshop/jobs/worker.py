@@ -31,9 +31,9 @@ import asyncpg
 import msgspec
 
 from bookshop.db.pool import Connection, Database, connect, create_pool
-from bookshop.jobs import repository
+from bookshop.jobs import service
 from bookshop.jobs.schemas import ClaimedJob
-from bookshop.ops.repository import record_event
+from bookshop.ops.service import record_event
 from bookshop.settings import Settings
 
 logger = logging.getLogger("bookshop.worker")
@@ -53,7 +53,7 @@ class WorkerActor:
 
 @dataclass(frozen=True, kw_only=True)
 class WorkerOptions:
-    queue: str = repository.DEFAULT_QUEUE
+    queue: str = service.DEFAULT_QUEUE
     concurrency: int = 8
     poll_interval: float = 5.0  # seconds an idle worker waits without a notification
     lease_seconds: float = 300.0  # the visibility timeout: how long a claim holds
@@ -121,7 +121,7 @@ class Worker:
 
     async def _claim(self) -> list[ClaimedJob]:
         async with self.database.connection() as conn:
-            return await repository.claim(
+            return await service.claim(
                 conn,
                 queue=self.options.queue,
                 worker=self.name,
@@ -132,9 +132,9 @@ class Worker:
     async def _idle(self, wake: asyncio.Event, stop: asyncio.Event) -> None:
         """Sleeps until a notification, `stop`, the next due job or the poll interval."""
         async with self.database.transaction(self.actor) as conn:
-            for job_id in await repository.fail_abandoned(conn, queue=self.options.queue):
+            for job_id in await service.fail_abandoned(conn, queue=self.options.queue):
                 await self._record_failure(conn, job_id, "the worker stopped answering during the last attempt")
-            due = await repository.next_due_at(conn, queue=self.options.queue)
+            due = await service.next_due_at(conn, queue=self.options.queue)
         timeout = self.options.poll_interval
         if due is not None:
             timeout = max(0.0, min(timeout, (due - datetime.now(UTC)).total_seconds()))
@@ -152,7 +152,7 @@ class Worker:
                 raise LookupError(f"no handler for jobs of kind {job.kind!r}")
             async with self.database.transaction(self.actor) as conn:
                 await handler(conn, job.payload)
-                if not await repository.finish(conn, job=job, worker=self.name):
+                if not await service.finish(conn, job=job, worker=self.name):
                     raise ClaimLost
         except ClaimLost:
             logger.warning("job %s: the lease ran out before it finished; its work was rolled back", job.id)
@@ -162,7 +162,7 @@ class Worker:
     async def _fail(self, job: ClaimedJob, error: str) -> None:
         logger.warning("job %s (%s) attempt %d failed: %s", job.id, job.kind, job.attempts, error)
         async with self.database.transaction(self.actor) as conn:
-            failed = await repository.fail(
+            failed = await service.fail(
                 conn, job=job, worker=self.name, error=error, backoff_seconds=self.options.backoff_seconds
             )
             if failed is not None and failed.status == "failed":

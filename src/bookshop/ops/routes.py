@@ -10,7 +10,7 @@ from bookshop.http.auth import ensure_admin
 from bookshop.http.dependencies import CurrentCaller, Db
 from bookshop.http.pagination import After, Limit, next_cursor, read_cursor
 from bookshop.http.windows import check_window
-from bookshop.ops import diagnostics, repository
+from bookshop.ops import diagnostics, service
 from bookshop.ops.schemas import Diagnostics, EventPage
 
 DEFAULT_WINDOW = timedelta(days=7)
@@ -43,7 +43,7 @@ class AdminEventController(Controller):
         check_window(since, until, names=("since", "until"))
         position = read_cursor(request, after, size=1, parse=lambda key: int(key[0]))
         async with db.connection() as conn:
-            items = await repository.list_events(conn, kind=kind, since=since, until=until, after=position, limit=limit)
+            items = await service.list_events(conn, kind=kind, since=since, until=until, after=position, limit=limit)
         next_key = [str(items[-1].id)] if len(items) == limit else None
         return EventPage(items=items, next=next_cursor(request, next_key))
 

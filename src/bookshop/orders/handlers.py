@@ -4,14 +4,14 @@ from typing import Any
 from uuid import UUID
 
 from bookshop.db.pool import Connection
-from bookshop.ops.repository import record_event
-from bookshop.orders import repository
+from bookshop.ops.service import record_event
+from bookshop.orders import service
 
 
 async def issue_invoice(conn: Connection, payload: dict[str, Any]) -> None:
     """Issues an order's invoice; running it again (a retry) issues nothing more."""
     order_id = UUID(payload["order_id"])
-    invoice = await repository.issue_invoice(conn, order_id=order_id)
+    invoice = await service.issue_invoice(conn, order_id=order_id)
     if invoice is not None:
         await record_event(
             conn,

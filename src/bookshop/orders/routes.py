@@ -14,7 +14,7 @@ from bookshop.http.auth import ensure_staff, rows_of
 from bookshop.http.dependencies import CurrentCaller, Db
 from bookshop.http.errors import FieldError, ProblemError
 from bookshop.http.pagination import After, Limit, next_cursor, read_cursor
-from bookshop.orders import repository
+from bookshop.orders import service
 from bookshop.orders.schemas import Invoice, InvoicePage, Order, OrderIn, OrderPage, OrderStatus
 
 IdempotencyKey = Annotated[
@@ -43,7 +43,7 @@ def _refused_change(order_id: UUID, status: OrderStatus, action: str) -> Problem
 
 
 async def _order_after(conn: Connection, order_id: UUID) -> Order:
-    order = await repository.get_order(conn, order_id=order_id, owner=None)
+    order = await service.get_order(conn, order_id=order_id, owner=None)
     assert order is not None  # the caller just changed it, in this transaction
     return order
 
@@ -64,18 +64,18 @@ class OrderController(Controller):
         line_of = {line.book_id: index for index, line in enumerate(data.lines)}
         try:
             async with db.transaction(caller) as conn:
-                order_id, placed = await repository.place_order(
+                order_id, placed = await service.place_order(
                     conn, user_id=caller.user_id, idempotency_key=idempotency_key, lines=data.lines
                 )
                 order = await _order_after(conn, order_id)
-        except repository.IdempotencyKeyReused:
+        except service.IdempotencyKeyReused:
             raise ProblemError(
                 422,
                 "idempotency-key-reused",
                 detail="This Idempotency-Key already placed an order with other lines; use a new key.",
                 errors=[FieldError(field="Idempotency-Key", message="Already used for another order", source="header")],
             ) from None
-        except repository.BooksUnavailable as unavailable:
+        except service.BooksUnavailable as unavailable:
             raise ProblemError(
                 422,
                 "books-unavailable",
@@ -85,7 +85,7 @@ class OrderController(Controller):
                     for book_id in unavailable.book_ids
                 ],
             ) from None
-        except repository.StockShort as short:
+        except service.StockShort as short:
             raise ProblemError(
                 409,
                 "insufficient-stock",
@@ -105,7 +105,7 @@ class OrderController(Controller):
     @get("/{order_id:uuid}", summary="An order with its lines (yours; staff: any).")
     async def get_order(self, db: Db, caller: CurrentCaller, order_id: FromPath[UUID]) -> Order:
         async with db.transaction(caller) as conn:
-            order = await repository.get_order(conn, order_id=order_id, owner=rows_of(caller))
+            order = await service.get_order(conn, order_id=order_id, owner=rows_of(caller))
         if order is None:
             raise _order_not_found(order_id)
         return order
@@ -114,7 +114,7 @@ class OrderController(Controller):
     async def cancel_order(self, db: Db, caller: CurrentCaller, order_id: FromPath[UUID]) -> Order:
         async with db.transaction(caller) as conn:
             try:
-                refused = await repository.cancel_order(
+                refused = await service.cancel_order(
                     conn, order_id=order_id, owner=rows_of(caller), actor=_actor(caller)
                 )
             except LookupError:
@@ -137,7 +137,7 @@ class OrderController(Controller):
         ensure_staff(caller)
         async with db.transaction(caller) as conn:
             try:
-                refused = await repository.change_status(
+                refused = await service.change_status(
                     conn, order_id=order_id, owner=None, allowed_from=[allowed_from], to=to
                 )
             except LookupError:
@@ -152,7 +152,7 @@ class OrderController(Controller):
     ) -> Invoice:
         _check_include_voided(caller, include_voided)
         async with db.transaction(caller) as conn:
-            invoice = await repository.get_order_invoice(
+            invoice = await service.get_order_invoice(
                 conn, order_id=order_id, owner=rows_of(caller), include_voided=include_voided
             )
         if invoice is None:
@@ -170,7 +170,7 @@ class MyOrderController(Controller):
     ) -> OrderPage:
         position = read_cursor(request, after, size=1, parse=lambda key: UUID(key[0]))
         async with db.transaction(caller) as conn:
-            items = await repository.list_user_orders(conn, user_id=caller.user_id, after=position, limit=limit)
+            items = await service.list_user_orders(conn, user_id=caller.user_id, after=position, limit=limit)
         next_key = [str(items[-1].id)] if len(items) == limit else None
         return OrderPage(items=items, next=next_cursor(request, next_key))
 
@@ -191,7 +191,7 @@ class InvoiceController(Controller):
         ensure_staff(caller)
         position = read_cursor(request, after, size=2, parse=lambda key: (datetime.fromisoformat(key[0]), UUID(key[1])))
         async with db.transaction(caller) as conn:
-            items = await repository.list_live_invoices(conn, after=position, limit=limit)
+            items = await service.list_live_invoices(conn, after=position, limit=limit)
         last = items[-1] if len(items) == limit else None
         next_key = [last.issued_at.isoformat(), str(last.id)] if last else None
         return InvoicePage(items=items, next=next_cursor(request, next_key))
@@ -202,7 +202,7 @@ class InvoiceController(Controller):
     ) -> Invoice:
         _check_include_voided(caller, include_voided)
         async with db.transaction(caller) as conn:
-            invoice = await repository.get_invoice(
+            invoice = await service.get_invoice(
                 conn, invoice_id=invoice_id, owner=rows_of(caller), include_voided=include_voided
             )
         if invoice is None:
@@ -213,5 +213,5 @@ class InvoiceController(Controller):
     async def void_invoice(self, db: Db, caller: CurrentCaller, invoice_id: FromPath[UUID]) -> None:
         ensure_staff(caller)
         async with db.transaction(caller) as conn:
-            if not await repository.void_invoice(conn, invoice_id=invoice_id, actor=_actor(caller)):
+            if not await service.void_invoice(conn, invoice_id=invoice_id, actor=_actor(caller)):
                 raise NotFoundException(detail=f"No live invoice {invoice_id}.")

@@ -1,4 +1,8 @@
-"""Typed async functions over the catalog queries in sql/catalog/."""
+"""The catalog context's operations over sql/catalog/: authors, books, tags and reviews.
+
+A service function takes a connection and keyword arguments, runs named queries and applies
+the rules that no constraint can hold; it knows nothing of HTTP.
+"""
 
 from datetime import datetime
 from decimal import Decimal

@@ -1,4 +1,8 @@
-"""Typed async functions over the venue and booking queries in sql/bookings/."""
+"""The bookings context's operations over sql/bookings/: venues, bookings and the rules of their states.
+
+A service function takes a connection and keyword arguments, runs named queries and applies
+the rules that no constraint can hold; it knows nothing of HTTP.
+"""
 
 from datetime import datetime
 from decimal import Decimal
@@ -22,8 +26,8 @@ from bookshop.bookings.schemas import (
 )
 from bookshop.db.pool import Connection
 from bookshop.db.queries import queries
-from bookshop.jobs import repository as jobs
-from bookshop.ops.repository import record_event
+from bookshop.jobs import service as jobs
+from bookshop.ops.service import record_event
 
 q = queries.bookings
 

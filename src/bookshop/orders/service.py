@@ -1,4 +1,8 @@
-"""Typed async functions over the order and invoice queries in sql/orders/."""
+"""The orders context's operations over sql/orders/: placing an order (stock, idempotency), its states, invoices.
+
+A service function takes a connection and keyword arguments, runs named queries and applies
+the rules that no constraint can hold; it knows nothing of HTTP.
+"""
 
 import hashlib
 from collections.abc import Sequence
@@ -9,8 +13,8 @@ import msgspec
 
 from bookshop.db.pool import Connection
 from bookshop.db.queries import queries
-from bookshop.jobs import repository as jobs
-from bookshop.ops.repository import record_event
+from bookshop.jobs import service as jobs
+from bookshop.ops.service import record_event
 from bookshop.orders.schemas import Invoice, Order, OrderLineIn, OrderStatus, OrderSummary, Shortfall
 
 q = queries.orders

@@ -1,4 +1,8 @@
-"""Typed async functions over the job queries in sql/jobs/jobs.sql."""
+"""The job queue's operations over sql/jobs/jobs.sql: enqueue, claim, finish, fail, retry.
+
+A service function takes a connection and keyword arguments, runs named queries and applies
+the rules that no constraint can hold; it knows nothing of HTTP.
+"""
 
 from datetime import datetime
 from typing import Any

@@ -1,4 +1,8 @@
-"""Typed async functions over the audit log queries in sql/ops/events.sql."""
+"""The audit log's operations over sql/ops/events.sql.
+
+A service function takes a connection and keyword arguments, runs named queries and applies
+the rules that no constraint can hold; it knows nothing of HTTP.
+"""
 
 from datetime import datetime
 from typing import Any

@@ -1,7 +1,8 @@
-"""Typed async functions over the accounts queries in sql/accounts/.
+"""The accounts context's operations over sql/accounts/ and sql/auth/: users, profiles,
+settings, API keys and authentication.
 
-Each takes a connection and keyword arguments, runs one named query, and returns structs.
-No HTTP here; callers decide transactions.
+A service function takes a connection and keyword arguments, runs named queries and applies
+the rules that no constraint can hold; it knows nothing of HTTP. Callers decide transactions.
 """
 
 from datetime import UTC, datetime, timedelta
