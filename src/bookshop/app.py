@@ -14,10 +14,9 @@ from litestar.openapi.spec import Components, SecurityScheme
 from bookshop.accounts.routes import AdminUserController, MeController, UserController
 from bookshop.bookings.routes import AdminBookingController, BookingController, MyBookingController, VenueController
 from bookshop.catalog.routes import AuthorController, BookController, TagController
-from bookshop.db import embedded
+from bookshop.db.configured import resolve_database_urls
 from bookshop.db.pool import Database, create_pool, named_statements
 from bookshop.db.query_log import QueryObserver
-from bookshop.db.urls import DatabaseUrls, libpq_url
 from bookshop.http.auth import provide_caller
 from bookshop.http.dependencies import provide_database
 from bookshop.http.errors import EXCEPTION_HANDLERS
@@ -32,16 +31,6 @@ from bookshop.orders.routes import InvoiceController, MyOrderController, OrderCo
 from bookshop.settings import DEVELOPMENT_PEPPER, Settings
 
 logger = logging.getLogger("bookshop")
-
-
-def resolve_database_urls(settings: Settings) -> DatabaseUrls:
-    """DATABASE_URL (the application role) and MIGRATIONS_DATABASE_URL (the owner; DATABASE_URL
-    when unset, see cli.owner_url) when set; otherwise both roles on the embedded server."""
-    if not settings.database_url:
-        return embedded.database_urls(settings.embedded_pgdata)
-    app = libpq_url(settings.database_url)
-    owner = settings.migrations_database_url
-    return DatabaseUrls(app=app, owner=libpq_url(owner) if owner else app)
 
 
 def create_app(settings: Settings | None = None) -> Litestar:

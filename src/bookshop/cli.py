@@ -22,12 +22,12 @@ from rich.table import Table
 from bookshop import demo
 from bookshop.accounts import service
 from bookshop.accounts.schemas import Role, UserUpdate
-from bookshop.app import resolve_database_urls
 from bookshop.bookings import seed as venue_seed
 from bookshop.catalog import importer
 from bookshop.catalog import seed as catalog_seed
 from bookshop.db import admin, embedded, migrations, schema_diagram
 from bookshop.db.admin import APP_ROLE, OWNER_ROLE
+from bookshop.db.configured import resolve_database_urls
 from bookshop.db.pool import act_as, connect
 from bookshop.db.sql_review import add_command as add_sql_command
 from bookshop.db.urls import libpq_url, user_of, yoyo_url

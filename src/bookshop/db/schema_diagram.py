@@ -10,7 +10,7 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
-from bookshop.app import resolve_database_urls
+from bookshop.db.configured import resolve_database_urls
 from bookshop.db.pool import Connection, connect
 from bookshop.db.queries import queries
 from bookshop.paths import PROJECT_ROOT

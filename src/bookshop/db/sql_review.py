@@ -23,6 +23,7 @@ import psycopg
 from rich.console import Console
 from rich.table import Table
 
+from bookshop.db.configured import resolve_database_urls
 from bookshop.db.named_queries import NamedQuery, UnknownQuery, all_queries, find, rewrite_parameters
 from bookshop.db.urls import libpq_url
 from bookshop.settings import Settings
@@ -166,8 +167,6 @@ def psql(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def explain_command(settings: Settings, args: argparse.Namespace) -> int:
-    from bookshop.app import resolve_database_urls  # the app module is heavy; only explain needs it
-
     query = find(args.name)
     values = parse_values(query, args.values) if args.values or not query.placeholders else None
     if args.analyze and values is None:

@@ -19,6 +19,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from bookshop.db.configured import resolve_database_urls
 from bookshop.db.pool import connect
 from bookshop.ops import diagnostics
 from bookshop.ops.schemas import Diagnostics
@@ -52,8 +53,6 @@ def add_command(commands: Any) -> None:
 
 
 def doctor(settings: Settings, args: argparse.Namespace) -> int:
-    from bookshop.app import resolve_database_urls  # the app module builds on every context
-
     if not args.threshold > 0 or args.limit < 1:
         Console(stderr=True).print("--threshold must be above 0 and --limit at least 1")
         return 2
