@@ -5,16 +5,11 @@ every table, its key columns (primary, foreign and unique) and every foreign key
 regenerates it from the test database and fails when the committed file differs.
 """
 
-import argparse
-import asyncio
-from pathlib import Path
 from typing import Any
 
-from bookshop.db.configured import resolve_database_urls
-from bookshop.db.pool import Connection, connect
+from bookshop.db.pool import Connection
 from bookshop.db.queries import queries
 from bookshop.paths import PROJECT_ROOT
-from bookshop.settings import Settings
 
 DEFAULT_OUTPUT = PROJECT_ROOT / "docs" / "schema.md"
 REGENERATE = "uv run bookshop docs schema"
@@ -52,26 +47,3 @@ async def render(conn: Connection) -> str:
         lines.append(f'    {key["from_table"]} {many}--{one} {key["to_table"]} : "{", ".join(key["columns"])}"')
     lines += ["```", ""]
     return HEADER + "\n".join(lines)
-
-
-def write_schema(settings: Settings, args: argparse.Namespace) -> int:
-    async def main() -> str:
-        conn = await connect(settings, dsn=resolve_database_urls(settings).app)
-        try:
-            return await render(conn)
-        finally:
-            await conn.close()
-
-    output = Path(args.output)
-    output.write_text(asyncio.run(main()))
-    print(f"wrote {output}")
-    return 0
-
-
-def add_command(commands: Any) -> None:
-    """Registers `bookshop docs schema`."""
-    docs = commands.add_parser("docs", help="generate documentation from the live database")
-    actions = docs.add_subparsers(dest="action", required=True)
-    schema = actions.add_parser("schema", help="write docs/schema.md: a Mermaid ER diagram of the live schema")
-    schema.add_argument("--output", default=str(DEFAULT_OUTPUT), help=f"where to write it (default: {DEFAULT_OUTPUT})")
-    schema.set_defaults(handler=write_schema)
