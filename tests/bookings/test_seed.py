@@ -10,7 +10,7 @@ from bookshop import cli
 from bookshop.bookings import seed
 from bookshop.db.urls import DatabaseUrls
 from tests.conftest import TEST_PEPPER, AccountFactory
-from tests.test_cli import run
+from tests.support.cli import run
 
 
 async def test_venues_cluster_around_cities_the_biggest_first(conn: asyncpg.Connection) -> None:

@@ -16,7 +16,7 @@ from bookshop.db.queries import queries
 from bookshop.db.urls import DatabaseUrls
 from bookshop.settings import Settings
 from tests.conftest import TEST_PEPPER, cloned_database
-from tests.test_cli import run
+from tests.support.cli import run
 
 BOOKS, USERS, REVIEWS, AUTHORS, TAGS = 2_000, 300, 3_000, 250, 60
 

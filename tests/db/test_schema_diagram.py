@@ -7,7 +7,7 @@ import asyncpg
 
 from bookshop.db.schema_diagram import DEFAULT_OUTPUT, REGENERATE, render
 from bookshop.db.urls import DatabaseUrls
-from tests.test_cli import run
+from tests.support.cli import run
 
 
 async def test_the_committed_diagram_is_up_to_date(app_conn: asyncpg.Connection) -> None:

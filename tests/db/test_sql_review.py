@@ -9,7 +9,7 @@ import pytest
 from bookshop.db import named_queries
 from bookshop.db.named_queries import all_queries, find
 from bookshop.db.sql_review import UsageError, parse_values, psql_quote
-from tests.test_cli import run
+from tests.support.cli import run
 
 PSQL = "/usr/bin/psql"
 

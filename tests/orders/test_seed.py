@@ -19,7 +19,7 @@ from bookshop.db.urls import DatabaseUrls
 from bookshop.orders import seed
 from bookshop.settings import Settings
 from tests.conftest import TEST_PEPPER, cloned_database
-from tests.test_cli import run
+from tests.support.cli import run
 
 ORDERS, CUSTOMERS = 6_000, 300
 
