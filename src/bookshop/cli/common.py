@@ -42,7 +42,7 @@ def without_time_limits(settings: Settings) -> Settings:
     return msgspec.structs.replace(settings, statement_timeout_ms=0, command_timeout=24 * 3600.0)
 
 
-def schema_missing(error: asyncpg.UndefinedTableError) -> int:
+def report_missing_schema(error: asyncpg.UndefinedTableError) -> int:
     """Says what a missing table most likely means on a fresh database; returns the exit status."""
     console.print(f"[red]{error}[/red]: the schema is missing; run `bookshop migrate apply` first")
     return 1

@@ -14,8 +14,8 @@ from bookshop.cli.common import (
     console,
     count_argument,
     owner_url,
+    report_missing_schema,
     run_with_connection,
-    schema_missing,
     without_time_limits,
 )
 from bookshop.db.configured import resolve_database_urls
@@ -148,7 +148,7 @@ def seed_catalog(settings: Settings, args: argparse.Namespace) -> int:
             console.print(f"[red]{error}[/red]")
             return 1
         except asyncpg.UndefinedTableError as error:
-            return schema_missing(error)
+            return report_missing_schema(error)
     console.print(
         f"added {result.books:,} books (numbers {result.first_book:,} to {result.last_book:,}) tagged"
         f" {result.book_tags:,} times with {result.tags} tags, {result.authors:,} authors,"
@@ -167,7 +167,7 @@ def seed_venues(settings: Settings, *, venues: int, bookings_per_venue: int) -> 
                 lambda conn: venue_seed.generate(conn, venues=venues, bookings_per_venue=bookings_per_venue),
             )
         except asyncpg.UndefinedTableError as error:
-            return schema_missing(error)
+            return report_missing_schema(error)
     note = "" if result.bookings or not bookings_per_venue else " (no customers to book with: seed --books first)"
     console.print(f"added {result.venues:,} venues and {result.bookings:,} bookings{note} in {result.seconds:.1f} s")
     return 0
@@ -184,7 +184,7 @@ def seed_orders(settings: Settings, *, orders: int) -> int:
                 lambda conn: order_seed.generate(conn, orders=orders),
             )
         except asyncpg.UndefinedTableError as error:
-            return schema_missing(error)
+            return report_missing_schema(error)
     note = "" if result.orders else " (no customers or published books to order: seed --books first)"
     console.print(
         f"added {result.orders:,} orders{note} with {result.order_lines:,} lines, {result.invoices:,} invoices,"
