@@ -26,11 +26,11 @@ DELETE FROM authors
 WHERE id = :id
 RETURNING id;
 
--- name: list_authors(after, limit)
+-- name: list_authors(after_id, limit)
 -- Authors newest first (UUIDv7 ids sort by creation), by keyset on id.
 SELECT id, name, bio, created_at, updated_at
 FROM authors
-WHERE :after::uuid IS NULL OR id < :after::uuid
+WHERE id < coalesce(:after_id::uuid, 'ffffffff-ffff-ffff-ffff-ffffffffffff')
 ORDER BY id DESC
 LIMIT :limit;
 

@@ -31,23 +31,16 @@ FROM books AS b
 JOIN authors AS a ON a.id = b.author_id
 WHERE (b.id = :id::uuid OR b.slug = :slug::text) AND b.deleted_at IS NULL;
 
--- name: list_books_first(limit)
--- The first page of the public listing, newest first: books_public_listing_idx, index-only.
+-- name: list_books(after_published_at, after_id, limit)
+-- The public listing, newest first, by keyset on (published_at, id): the row comparison starts
+-- books_public_listing_idx right after the cursor (at its top for the first page), so a page deep
+-- in the listing costs what the first one does.
 SELECT b.id, b.slug, b.title, b.subtitle, b.price, b.published_at, json_build_object('id', a.id, 'name', a.name) AS author
 FROM books AS b
 JOIN authors AS a ON a.id = b.author_id
 WHERE b.is_published AND b.deleted_at IS NULL
-ORDER BY b.published_at DESC, b.id DESC
-LIMIT :limit;
-
--- name: list_books_after(published_at, id, limit)
--- The page after a cursor: the row comparison starts books_public_listing_idx right after the
--- cursor, so a page deep in the listing costs what the first one does.
-SELECT b.id, b.slug, b.title, b.subtitle, b.price, b.published_at, json_build_object('id', a.id, 'name', a.name) AS author
-FROM books AS b
-JOIN authors AS a ON a.id = b.author_id
-WHERE b.is_published AND b.deleted_at IS NULL
-  AND (b.published_at, b.id) < (:published_at::timestamptz, :id::uuid)
+  AND (b.published_at, b.id) < (coalesce(:after_published_at::timestamptz, 'infinity'),
+                                coalesce(:after_id::uuid, 'ffffffff-ffff-ffff-ffff-ffffffffffff'))
 ORDER BY b.published_at DESC, b.id DESC
 LIMIT :limit;
 

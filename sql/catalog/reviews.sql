@@ -18,10 +18,10 @@ DELETE FROM reviews
 WHERE book_id = :book_id AND user_id = :user_id
 RETURNING id;
 
--- name: list_reviews(book_id, after, limit)
+-- name: list_reviews(book_id, after_id, limit)
 -- A live book's reviews newest first, by keyset on id: reviews_book_newest_idx.
 SELECT r.id, r.book_id, r.user_id, r.rating, r.body, r.created_at, r.updated_at
 FROM reviews AS r
-WHERE r.book_id = :book_id AND (:after::uuid IS NULL OR r.id < :after::uuid)
+WHERE r.book_id = :book_id AND r.id < coalesce(:after_id::uuid, 'ffffffff-ffff-ffff-ffff-ffffffffffff')
 ORDER BY r.id DESC
 LIMIT :limit;

@@ -18,7 +18,8 @@ WITH query AS MATERIALIZED (
       AND (:author_id::uuid IS NULL OR b.author_id = :author_id::uuid)
       AND (:min_price::numeric IS NULL OR b.price >= :min_price::numeric)
       AND (:max_price::numeric IS NULL OR b.price <= :max_price::numeric)
-      AND (:after_rank::real IS NULL OR (ts_rank(b.search, query.tsq), b.id) < (:after_rank::real, :after_id::uuid))
+      AND (ts_rank(b.search, query.tsq), b.id) < (coalesce(:after_rank::real, 'Infinity'),
+                                                   coalesce(:after_id::uuid, 'ffffffff-ffff-ffff-ffff-ffffffffffff'))
     ORDER BY rank DESC, b.id DESC
     LIMIT :limit
 )

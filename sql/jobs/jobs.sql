@@ -61,23 +61,23 @@ RETURNING id, kind, attempts;
 -- no longer than that: jobs_claim_idx.
 SELECT min(run_at) FROM jobs WHERE queue = :queue AND status IN ('queued', 'running');
 
--- name: list_jobs(after, limit)
+-- name: list_jobs(after_id, limit)
 -- Jobs of every status newest first, by keyset on id: jobs_pkey, walked backwards from the
 -- newest (the greatest bigint when there is no cursor, so the bound is an index condition).
 SELECT id, queue, kind, payload, status, attempts, max_attempts, run_at, locked_at, locked_by, last_error,
        created_at, updated_at
 FROM jobs
-WHERE id < coalesce(:after::bigint, 9223372036854775807)
+WHERE id < coalesce(:after_id::bigint, 9223372036854775807)
 ORDER BY id DESC
 LIMIT :limit;
 
--- name: list_jobs_by_status(status, after, limit)
+-- name: list_jobs_by_status(status, after_id, limit)
 -- Jobs of one status newest first, by keyset on id: jobs_status_idx (status, id DESC), both
 -- columns index conditions, so a rare status (failed) costs what a common one does.
 SELECT id, queue, kind, payload, status, attempts, max_attempts, run_at, locked_at, locked_by, last_error,
        created_at, updated_at
 FROM jobs
-WHERE status = :status AND id < coalesce(:after::bigint, 9223372036854775807)
+WHERE status = :status AND id < coalesce(:after_id::bigint, 9223372036854775807)
 ORDER BY id DESC
 LIMIT :limit;
 

@@ -5,7 +5,7 @@
 INSERT INTO events (actor, kind, subject, payload)
 VALUES (:actor, :kind, :subject, :payload);
 
--- name: list_events(kind, since, until, after, limit)
+-- name: list_events(kind, since, until, after_id, limit)
 -- Events in [since, until), newest first by keyset on id, of one kind or all. Ids rise with
 -- time, so the usual plan walks events_pkey backwards from the newest (or from `after`) and
 -- stops after `limit` rows in the window: cheap for recent windows, the default, but a window
@@ -15,6 +15,6 @@ SELECT id, occurred_at, actor, kind, subject, payload
 FROM events
 WHERE occurred_at >= :since AND occurred_at < :until
   AND (:kind::text IS NULL OR kind = :kind::text)
-  AND (:after::bigint IS NULL OR id < :after::bigint)
+  AND id < coalesce(:after_id::bigint, 9223372036854775807)
 ORDER BY id DESC
 LIMIT :limit;

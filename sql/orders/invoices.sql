@@ -33,7 +33,7 @@ WHERE order_id = :order_id AND (:user_id::uuid IS NULL OR user_id = :user_id::uu
 SELECT id, order_id, user_id, number, amount, issued_at, deleted_at AS voided_at
 FROM invoices
 WHERE deleted_at IS NULL
-  AND (:after_issued_at::timestamptz IS NULL OR (issued_at, id) < (:after_issued_at::timestamptz, :after_id::uuid))
+  AND (issued_at, id) < (coalesce(:after_issued_at::timestamptz, 'infinity'), coalesce(:after_id::uuid, 'ffffffff-ffff-ffff-ffff-ffffffffffff'))
 ORDER BY issued_at DESC, id DESC
 LIMIT :limit;
 

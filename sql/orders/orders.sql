@@ -76,11 +76,11 @@ SELECT o.id, o.user_id, o.status, o.total, o.created_at, o.updated_at,
 FROM orders AS o
 WHERE o.id = :id AND (:user_id::uuid IS NULL OR o.user_id = :user_id::uuid);
 
--- name: list_user_orders(user_id, after, limit)
+-- name: list_user_orders(user_id, after_id, limit)
 -- A customer's orders newest first, by keyset on id: orders_user_newest_idx.
 SELECT id, user_id, status, total, created_at, updated_at
 FROM orders
-WHERE user_id = :user_id AND (:after::uuid IS NULL OR id < :after::uuid)
+WHERE user_id = :user_id AND id < coalesce(:after_id::uuid, 'ffffffff-ffff-ffff-ffff-ffffffffffff')
 ORDER BY id DESC
 LIMIT :limit;
 

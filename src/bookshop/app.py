@@ -11,13 +11,13 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 
-from bookshop.accounts.routes import AdminUserController, MeController, UserController
+from bookshop.accounts.routes import AccountController, AdminUserController, MeController, UserController
 from bookshop.bookings.routes import AdminBookingController, BookingController, MyBookingController, VenueController
 from bookshop.catalog.routes import AuthorController, BookController, TagController
 from bookshop.db.configured import resolve_database_urls
 from bookshop.db.pool import Database, create_pool, named_statements
 from bookshop.db.query_log import QueryObserver
-from bookshop.http.auth import provide_caller
+from bookshop.http.auth import provide_caller, require_admin, require_staff
 from bookshop.http.dependencies import provide_database
 from bookshop.http.errors import EXCEPTION_HANDLERS
 from bookshop.http.health import HealthController
@@ -58,6 +58,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             HealthController,
             *([MetricsController] if metrics else []),
             UserController,
+            AccountController,
             MeController,
             AdminUserController,
             AuthorController,
@@ -77,6 +78,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
         dependencies={
             "db": Provide(provide_database, sync_to_thread=False),
             "caller": Provide(provide_caller),
+            "staff": Provide(require_staff, sync_to_thread=False),
+            "admin": Provide(require_admin, sync_to_thread=False),
         },
         exception_handlers=EXCEPTION_HANDLERS,
         lifespan=[pool_lifespan],

@@ -6,7 +6,7 @@ from uuid import UUID
 import msgspec
 from litestar import Controller, Request, Response, delete, get, patch, post, put
 from litestar.di import NamedDependency, Provide
-from litestar.exceptions import NotFoundException, PermissionDeniedException, ValidationException
+from litestar.exceptions import PermissionDeniedException
 from litestar.params import FromPath, FromQuery, JSONBody, PathParameter, QueryParameter
 
 from bookshop.accounts import service
@@ -26,13 +26,9 @@ from bookshop.accounts.schemas import (
     UserUpdate,
 )
 from bookshop.db.pool import act_as
-from bookshop.http.auth import (
-    ensure_admin,
-    ensure_self_or_staff,
-    ensure_staff,
-    provide_optional_caller,
-)
-from bookshop.http.dependencies import CurrentCaller, Db, OptionalCaller
+from bookshop.http.auth import provide_optional_caller, require_account_access, require_admin
+from bookshop.http.dependencies import Admin, CurrentCaller, Db, OptionalCaller, Staff
+from bookshop.http.errors import field_error, found
 from bookshop.http.pagination import Page, PageParams, provide_page_params
 
 UserSearch = Annotated[str | None, QueryParameter(min_length=1, max_length=200, description="Matches name or email.")]
@@ -47,10 +43,6 @@ def _pepper(request: Request[Any, Any, Any]) -> str:
     return pepper
 
 
-def _user_not_found(user_id: UUID) -> NotFoundException:
-    return NotFoundException(detail=f"No user {user_id}.")
-
-
 def _parse_prefers(raw: str | None) -> dict[str, Any] | None:
     if raw is None:
         return None
@@ -59,10 +51,7 @@ def _parse_prefers(raw: str | None) -> dict[str, Any] | None:
     except msgspec.DecodeError:
         value = None
     if not isinstance(value, dict):
-        raise ValidationException(
-            detail="prefers must be a JSON object",
-            extra=[{"key": "prefers", "message": "Expected a JSON object", "source": "query"}],
-        )
+        raise field_error("prefers", "Expected a JSON object")
     return value
 
 
@@ -96,131 +85,97 @@ class UserController(Controller):
     async def list_users(
         self,
         db: Db,
-        caller: CurrentCaller,
+        staff: Staff,
         page_params: NamedDependency[PageParams],
         is_active: FromQuery[bool | None] = None,
-        q: Annotated[
-            str | None, QueryParameter(min_length=1, max_length=200, description="Matches name or email.")
-        ] = None,
-        prefers: Annotated[
-            str | None,
-            QueryParameter(description='JSON object the preferences must contain, e.g. {"newsletter":true}.'),
-        ] = None,
+        q: UserSearch = None,
+        prefers: PreferencesFilter = None,
     ) -> Page[User]:
-        ensure_staff(caller)
         wanted = _parse_prefers(prefers)
         async with db.connection() as conn:
             return await service.list_users(conn, params=page_params, is_active=is_active, q_text=q, prefers=wanted)
-
-    @get("/{user_id:uuid}", summary="One user (yourself, or any as staff).")
-    async def get_user(self, db: Db, caller: CurrentCaller, user_id: FromPath[UUID]) -> User:
-        ensure_self_or_staff(caller, user_id)
-        async with db.connection() as conn:
-            user = await service.get_user(conn, user_id=user_id)
-        if user is None:
-            raise _user_not_found(user_id)
-        return user
-
-    @patch("/{user_id:uuid}", summary="Change some fields of a user; role and is_active need admin.")
-    async def update_user(
-        self, db: Db, caller: CurrentCaller, user_id: FromPath[UUID], data: JSONBody[UserUpdate]
-    ) -> User:
-        ensure_self_or_staff(caller, user_id)
-        if data.role is not msgspec.UNSET or data.is_active is not msgspec.UNSET:
-            ensure_admin(caller)
-        async with db.transaction() as conn:
-            user = await service.update_user(conn, user_id=user_id, changes=data)
-        if user is None:
-            raise _user_not_found(user_id)
-        return user
-
-    @delete("/{user_id:uuid}", summary="Soft-delete a user: gone from reads, email free again, restorable.")
-    async def delete_user(self, db: Db, caller: CurrentCaller, user_id: FromPath[UUID]) -> None:
-        ensure_self_or_staff(caller, user_id)
-        async with db.transaction() as conn:
-            deleted = await service.soft_delete_user(conn, user_id=user_id)
-        if not deleted:
-            raise _user_not_found(user_id)
 
     @post(
         "/{user_id:uuid}/restore",
         status_code=200,
         summary="Restore a soft-deleted user (staff); 409 when their email was taken meanwhile.",
     )
-    async def restore_user(self, db: Db, caller: CurrentCaller, user_id: FromPath[UUID]) -> User:
-        ensure_staff(caller)
+    async def restore_user(self, db: Db, staff: Staff, user_id: FromPath[UUID]) -> User:
         async with db.transaction() as conn:
-            user = await service.restore_user(conn, user_id=user_id)
-        if user is None:
-            raise _user_not_found(user_id)
-        return user
+            return found(await service.restore_user(conn, user_id=user_id), f"No user {user_id}.")
 
-    @get("/{user_id:uuid}/profile", summary="A user's profile.")
+
+class AccountController(Controller):
+    """One user's account: yourself, or anyone's as staff (the caller dependency checks it)."""
+
+    path = "/users/{user_id:uuid}"
+    tags = ["users"]
+    dependencies = {"caller": Provide(require_account_access)}
+
+    @get("/", summary="One user (yourself, or any as staff).")
+    async def get_user(self, db: Db, caller: CurrentCaller, user_id: FromPath[UUID]) -> User:
+        async with db.connection() as conn:
+            return found(await service.get_user(conn, user_id=user_id), f"No user {user_id}.")
+
+    @patch("/", summary="Change some fields of a user; role and is_active need admin.")
+    async def update_user(
+        self, db: Db, caller: CurrentCaller, user_id: FromPath[UUID], data: JSONBody[UserUpdate]
+    ) -> User:
+        if data.role is not msgspec.UNSET or data.is_active is not msgspec.UNSET:
+            require_admin(caller)
+        async with db.transaction() as conn:
+            return found(await service.update_user(conn, user_id=user_id, changes=data), f"No user {user_id}.")
+
+    @delete("/", summary="Soft-delete a user: gone from reads, email free again, restorable.")
+    async def delete_user(self, db: Db, caller: CurrentCaller, user_id: FromPath[UUID]) -> None:
+        async with db.transaction() as conn:
+            found(await service.soft_delete_user(conn, user_id=user_id), f"No user {user_id}.")
+
+    @get("/profile", summary="A user's profile.")
     async def get_profile(self, db: Db, caller: CurrentCaller, user_id: FromPath[UUID]) -> Profile:
-        ensure_self_or_staff(caller, user_id)
         async with db.transaction(caller) as conn:
-            profile = await service.get_profile(conn, user_id=user_id)
-        if profile is None:
-            raise NotFoundException(detail=f"User {user_id} has no profile.")
-        return profile
+            return found(await service.get_profile(conn, user_id=user_id), f"User {user_id} has no profile.")
 
-    @put("/{user_id:uuid}/profile", summary="Create or replace a user's profile: 201 when new, 200 after.")
+    @put("/profile", summary="Create or replace a user's profile: 201 when new, 200 after.")
     async def put_profile(
         self, db: Db, caller: CurrentCaller, user_id: FromPath[UUID], data: JSONBody[ProfileIn]
     ) -> Response[Profile]:
-        ensure_self_or_staff(caller, user_id)
         async with db.transaction(caller) as conn:
             stored = await service.put_profile(
                 conn, user_id=user_id, bio=data.bio, location=data.location, website=data.website
             )
-        if stored is None:
-            raise _user_not_found(user_id)
-        profile, created = stored
+        profile, created = found(stored, f"No user {user_id}.")
         return Response(profile, status_code=201 if created else 200)
 
-    @delete("/{user_id:uuid}/profile", summary="Delete a user's profile.")
+    @delete("/profile", summary="Delete a user's profile.")
     async def delete_profile(self, db: Db, caller: CurrentCaller, user_id: FromPath[UUID]) -> None:
-        ensure_self_or_staff(caller, user_id)
         async with db.transaction(caller) as conn:
-            deleted = await service.delete_profile(conn, user_id=user_id)
-        if not deleted:
-            raise NotFoundException(detail=f"User {user_id} has no profile.")
+            found(await service.delete_profile(conn, user_id=user_id), f"User {user_id} has no profile.")
 
-    @get("/{user_id:uuid}/settings", summary="All of a user's settings as one object.")
+    @get("/settings", summary="All of a user's settings as one object.")
     async def get_settings(self, db: Db, caller: CurrentCaller, user_id: FromPath[UUID]) -> UserSettings:
-        ensure_self_or_staff(caller, user_id)
         async with db.transaction(caller) as conn:
             settings = await service.get_settings(conn, user_id=user_id)
-        if settings is None:
-            raise _user_not_found(user_id)
-        return UserSettings(settings=settings)
+        return UserSettings(settings=found(settings, f"No user {user_id}."))
 
     @put(
-        "/{user_id:uuid}/settings/{key:str}",
+        "/settings/{key:str}",
         summary="Set one setting in a single atomic upsert; created says whether it is new (201) or not (200).",
     )
     async def put_setting(
         self, db: Db, caller: CurrentCaller, user_id: FromPath[UUID], key: SettingKeyPath, data: JSONBody[SettingIn]
     ) -> Response[Setting]:
-        ensure_self_or_staff(caller, user_id)
         if data.value is None:
-            raise ValidationException(
-                detail="value must not be null",
-                extra=[{"key": "value", "message": "Expected a JSON value other than null", "source": "body"}],
-            )
+            raise field_error("value", "Expected a JSON value other than null", source="body")
         async with db.transaction(caller) as conn:
             setting = await service.put_setting(conn, user_id=user_id, key=key, value=data.value)
-        if setting is None:
-            raise _user_not_found(user_id)
+        setting = found(setting, f"No user {user_id}.")
         return Response(setting, status_code=201 if setting.created else 200)
 
-    @delete("/{user_id:uuid}/settings/{key:str}", summary="Remove one setting.")
+    @delete("/settings/{key:str}", summary="Remove one setting.")
     async def delete_setting(self, db: Db, caller: CurrentCaller, user_id: FromPath[UUID], key: SettingKeyPath) -> None:
-        ensure_self_or_staff(caller, user_id)
         async with db.transaction(caller) as conn:
-            deleted = await service.delete_setting(conn, user_id=user_id, key=key)
-        if not deleted:
-            raise NotFoundException(detail=f"Setting {key!r} is not set.")
+            found(await service.delete_setting(conn, user_id=user_id, key=key), f"Setting {key!r} is not set.")
 
 
 class MeController(Controller):
@@ -229,11 +184,8 @@ class MeController(Controller):
 
     @get("/", summary="The caller's own account.")
     async def me(self, db: Db, caller: CurrentCaller) -> User:
-        async with db.connection() as conn:
-            user = await service.get_user(conn, user_id=caller.user_id)
-        if user is None:  # deleted between authentication and now
-            raise _user_not_found(caller.user_id)
-        return user
+        async with db.connection() as conn:  # 404 when deleted between authentication and now
+            return found(await service.get_user(conn, user_id=caller.user_id), f"No user {caller.user_id}.")
 
     @get("/api-keys", summary="The caller's API keys, without secrets.")
     async def list_keys(self, db: Db, caller: CurrentCaller) -> list[ApiKey]:
@@ -256,9 +208,7 @@ class MeController(Controller):
     async def revoke_key(self, db: Db, caller: CurrentCaller, key_id: FromPath[UUID]) -> ApiKey:
         async with db.transaction(caller) as conn:
             revoked = await service.revoke_api_key(conn, user_id=caller.user_id, key_id=key_id)
-        if revoked is None:
-            raise NotFoundException(detail=f"You have no API key {key_id}.")
-        return revoked
+        return found(revoked, f"You have no API key {key_id}.")
 
 
 class AdminUserController(Controller):
@@ -273,10 +223,9 @@ class AdminUserController(Controller):
     async def deactivate_inactive(
         self,
         db: Db,
-        caller: CurrentCaller,
+        admin: Admin,
         days: Annotated[int, QueryParameter(ge=1, le=36_500, description="Days of inactivity.")],
     ) -> Deactivated:
-        ensure_admin(caller)
         async with db.transaction() as conn:
             count = await service.deactivate_inactive_users(conn, days=days)
         return Deactivated(deactivated=count)

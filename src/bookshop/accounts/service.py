@@ -9,10 +9,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
-import msgspec
-
 from bookshop.accounts import api_keys
 from bookshop.accounts.schemas import ApiKey, Caller, IssuedApiKey, Profile, Role, Setting, User, UserUpdate
+from bookshop.db.params import update_params
 from bookshop.db.pool import Connection, act_as
 from bookshop.db.queries import queries
 from bookshop.http.pagination import Page, PageParams
@@ -22,10 +21,6 @@ q = queries.accounts
 # How stale last_used_at may get before a request refreshes it: one write a minute per key
 # at most, instead of one per request.
 TOUCH_INTERVAL = timedelta(minutes=1)
-
-
-def _unset_to_none(value: Any) -> Any:
-    return None if value is msgspec.UNSET else value
 
 
 async def create_user(
@@ -46,15 +41,7 @@ async def get_user_by_email(conn: Connection, *, email: str) -> User | None:
 
 
 async def update_user(conn: Connection, *, user_id: UUID, changes: UserUpdate) -> User | None:
-    row = await q.update_user(
-        conn,
-        id=user_id,
-        email=_unset_to_none(changes.email),
-        name=_unset_to_none(changes.name),
-        preferences=_unset_to_none(changes.preferences),
-        role=_unset_to_none(changes.role),
-        is_active=_unset_to_none(changes.is_active),
-    )
+    row = await q.update_user(conn, id=user_id, **update_params(changes))
     return None if row is None else User(**row)
 
 

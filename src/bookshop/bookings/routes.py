@@ -1,13 +1,13 @@
 """HTTP routes of the bookings context: venues, nearby search, bookings and their states,
 availability, a customer's bookings and revenue stats."""
 
-from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any
+from typing import Annotated
 from uuid import UUID
 
-from litestar import Controller, Request, Response, get, patch, post
-from litestar.exceptions import NotFoundException, ValidationException
+from litestar import Controller, Response, get, patch, post
+from litestar.di import NamedDependency
+from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, JSONBody, QueryParameter
 
 from bookshop.accounts.schemas import Caller
@@ -16,11 +16,9 @@ from bookshop.bookings.schemas import (
     Availability,
     Booking,
     BookingIn,
-    BookingPage,
     BookingStats,
     BookingStatus,
     BookingWithVenue,
-    MyBookingPage,
     NearbyVenue,
     Period,
     StatsGroup,
@@ -28,10 +26,10 @@ from bookshop.bookings.schemas import (
     VenueIn,
     VenueUpdate,
 )
-from bookshop.http.auth import ensure_admin, ensure_staff, rows_of
-from bookshop.http.dependencies import CurrentCaller, Db
-from bookshop.http.errors import FieldError, ProblemError
-from bookshop.http.pagination import After, Limit, next_cursor, read_cursor
+from bookshop.http.auth import rows_of
+from bookshop.http.dependencies import Admin, CurrentCaller, Db, Staff
+from bookshop.http.errors import FieldError, ProblemError, field_error, found
+from bookshop.http.pagination import Keyset, KeysetPage, KeysetParams, Limit
 from bookshop.http.windows import check_window
 
 # Windows a single request may cover: a venue's calendar for a quarter, a year of stats.
@@ -45,24 +43,14 @@ WindowEnd = Annotated[
     datetime, QueryParameter(name="to", description="End of the window (exclusive), ISO 8601 with an offset.")
 ]
 
-
-def _venue_not_found(venue_id: UUID) -> NotFoundException:
-    return NotFoundException(detail=f"No venue {venue_id}.")
-
-
-def _booking_not_found(booking_id: UUID) -> NotFoundException:
-    return NotFoundException(detail=f"No booking {booking_id}.")
-
-
-def _keyset_position(key: list[str]) -> tuple[datetime, UUID]:
-    """Where a page of bookings starts: after this (start, id)."""
-    return datetime.fromisoformat(key[0]), UUID(key[1])
-
-
-def _next_after(request: Request[Any, Any, Any], items: Sequence[Booking], limit: int) -> str | None:
-    """The cursor after a full page of bookings, by (start, id); None after the last page."""
-    last = items[-1] if len(items) == limit else None
-    return next_cursor(request, [last.starts_at.isoformat(), str(last.id)] if last else None)
+# Both booking listings go by (start, id): a venue's earliest first, a customer's latest first.
+VENUE_BOOKINGS = Keyset(
+    "venue-bookings",
+    key=lambda booking: (booking.starts_at, booking.id),
+    key_type=tuple[datetime, UUID],
+    default_limit=50,
+)
+MY_BOOKINGS = Keyset("my-bookings", key=lambda booking: (booking.starts_at, booking.id), key_type=tuple[datetime, UUID])
 
 
 def _utc(moment: datetime) -> datetime:
@@ -79,8 +67,7 @@ class VenueController(Controller):
     tags = ["bookings"]
 
     @post("/", summary="Add a venue (staff).")
-    async def create_venue(self, db: Db, caller: CurrentCaller, data: JSONBody[VenueIn]) -> Venue:
-        ensure_staff(caller)
+    async def create_venue(self, db: Db, staff: Staff, data: JSONBody[VenueIn]) -> Venue:
         async with db.transaction() as conn:
             return await service.create_venue(conn, venue=data)
 
@@ -103,21 +90,13 @@ class VenueController(Controller):
     @get("/{venue_id:uuid}", summary="A venue.")
     async def get_venue(self, db: Db, venue_id: FromPath[UUID]) -> Venue:
         async with db.connection() as conn:
-            venue = await service.get_venue(conn, venue_id=venue_id)
-        if venue is None:
-            raise _venue_not_found(venue_id)
-        return venue
+            return found(await service.get_venue(conn, venue_id=venue_id), f"No venue {venue_id}.")
 
     @patch("/{venue_id:uuid}", summary="Change a venue (staff); only the fields sent change.")
-    async def update_venue(
-        self, db: Db, caller: CurrentCaller, venue_id: FromPath[UUID], data: JSONBody[VenueUpdate]
-    ) -> Venue:
-        ensure_staff(caller)
+    async def update_venue(self, db: Db, staff: Staff, venue_id: FromPath[UUID], data: JSONBody[VenueUpdate]) -> Venue:
         async with db.transaction() as conn:
             venue = await service.update_venue(conn, venue_id=venue_id, changes=data)
-        if venue is None:
-            raise _venue_not_found(venue_id)
-        return venue
+        return found(venue, f"No venue {venue_id}.")
 
     @get(
         "/{venue_id:uuid}/availability",
@@ -128,8 +107,7 @@ class VenueController(Controller):
     ) -> Availability:
         check_window(starts, ends, longest=LONGEST_CALENDAR)
         async with db.transaction() as conn:
-            if not await service.venue_exists(conn, venue_id=venue_id):
-                raise _venue_not_found(venue_id)
+            found(await service.venue_exists(conn, venue_id=venue_id), f"No venue {venue_id}.")
             free = await service.free_periods(conn, venue_id=venue_id, starts=starts, ends=ends)
         return Availability(venue_id=venue_id, starts_at=_utc(starts), ends_at=_utc(ends), free=free)
 
@@ -142,12 +120,10 @@ class VenueController(Controller):
         self, db: Db, caller: CurrentCaller, venue_id: FromPath[UUID], data: JSONBody[BookingIn]
     ) -> Response[BookingWithVenue]:
         if data.starts_at < datetime.now(UTC):
-            raise ValidationException(
-                extra=[{"key": "starts_at", "message": "A booking cannot start in the past", "source": "body"}]
-            )
+            raise field_error("starts_at", "A booking cannot start in the past", source="body")
         try:
             async with db.transaction(caller) as conn:
-                booking_id = await service.book_venue(
+                booked = await service.book_venue(
                     conn,
                     venue_id=venue_id,
                     user_id=caller.user_id,
@@ -155,8 +131,7 @@ class VenueController(Controller):
                     ends_at=data.ends_at,
                     amount=data.amount,
                 )
-                if booking_id is None:
-                    raise _venue_not_found(venue_id)
+                booking_id = found(booked, f"No venue {venue_id}.")
                 booking = await service.get_booking(conn, booking_id=booking_id, owner=caller.user_id)
         except service.BookingConflict as conflict:
             taken = ", ".join(map(_period_text, conflict.booked)) or "a live booking"
@@ -172,28 +147,27 @@ class VenueController(Controller):
         assert booking is not None  # made in this transaction, by this caller
         return Response(booking, status_code=201)
 
-    @get("/{venue_id:uuid}/bookings", summary="A venue's bookings of every status overlapping from..to (staff).")
+    @get(
+        "/{venue_id:uuid}/bookings",
+        dependencies={"keyset": VENUE_BOOKINGS.dependency()},
+        summary="A venue's bookings of every status overlapping from..to (staff).",
+    )
     async def list_venue_bookings(
         self,
         db: Db,
-        caller: CurrentCaller,
-        request: Request[Any, Any, Any],
+        staff: Staff,
+        keyset: NamedDependency[KeysetParams[tuple[datetime, UUID]]],
         venue_id: FromPath[UUID],
         starts: WindowStart,
         ends: WindowEnd,
-        limit: Limit = 50,
-        after: After = None,
-    ) -> BookingPage:
-        ensure_staff(caller)
+    ) -> KeysetPage[Booking]:
         check_window(starts, ends, longest=LONGEST_CALENDAR)
-        position = read_cursor(request, after, size=2, parse=_keyset_position)
-        async with db.transaction(caller) as conn:
-            if not await service.venue_exists(conn, venue_id=venue_id):
-                raise _venue_not_found(venue_id)
-            items = await service.list_venue_bookings(
-                conn, venue_id=venue_id, starts=starts, ends=ends, after=position, limit=limit
+        async with db.transaction(staff) as conn:
+            found(await service.venue_exists(conn, venue_id=venue_id), f"No venue {venue_id}.")
+            bookings = await service.list_venue_bookings(
+                conn, venue_id=venue_id, starts=starts, ends=ends, after=keyset.after, limit=keyset.limit
             )
-        return BookingPage(items=items, next=_next_after(request, items, limit))
+        return keyset.page(bookings)
 
 
 class BookingController(Controller):
@@ -204,19 +178,15 @@ class BookingController(Controller):
     async def get_booking(self, db: Db, caller: CurrentCaller, booking_id: FromPath[UUID]) -> BookingWithVenue:
         async with db.transaction(caller) as conn:
             booking = await service.get_booking(conn, booking_id=booking_id, owner=rows_of(caller))
-        if booking is None:
-            raise _booking_not_found(booking_id)
-        return booking
+        return found(booking, f"No booking {booking_id}.")
 
     @post("/{booking_id:uuid}/confirm", status_code=200, summary="Confirm a pending booking (staff).")
-    async def confirm_booking(self, db: Db, caller: CurrentCaller, booking_id: FromPath[UUID]) -> BookingWithVenue:
-        ensure_staff(caller)
-        return await self._move(db, caller, booking_id, to="confirmed")
+    async def confirm_booking(self, db: Db, staff: Staff, booking_id: FromPath[UUID]) -> BookingWithVenue:
+        return await self._move(db, staff, booking_id, to="confirmed")
 
     @post("/{booking_id:uuid}/complete", status_code=200, summary="Mark a confirmed booking completed (staff).")
-    async def complete_booking(self, db: Db, caller: CurrentCaller, booking_id: FromPath[UUID]) -> BookingWithVenue:
-        ensure_staff(caller)
-        return await self._move(db, caller, booking_id, to="completed")
+    async def complete_booking(self, db: Db, staff: Staff, booking_id: FromPath[UUID]) -> BookingWithVenue:
+        return await self._move(db, staff, booking_id, to="completed")
 
     @post(
         "/{booking_id:uuid}/cancel",
@@ -234,7 +204,7 @@ class BookingController(Controller):
                     conn, booking_id=booking_id, owner=owner, to=to, actor=f"user:{caller.user_id}"
                 )
             except LookupError:
-                raise _booking_not_found(booking_id) from None
+                raise NotFoundException(detail=f"No booking {booking_id}.") from None
             if refused is not None:
                 allowed = " or ".join(service.ALLOWED_FROM[to])
                 raise ProblemError(
@@ -251,14 +221,19 @@ class MyBookingController(Controller):
     path = "/me/bookings"
     tags = ["bookings"]
 
-    @get("/", summary="Your bookings with their venues, latest start first, by keyset.")
+    @get(
+        "/",
+        dependencies={"keyset": MY_BOOKINGS.dependency()},
+        summary="Your bookings with their venues, latest start first, by keyset.",
+    )
     async def list_my_bookings(
-        self, db: Db, caller: CurrentCaller, request: Request[Any, Any, Any], limit: Limit = 20, after: After = None
-    ) -> MyBookingPage:
-        position = read_cursor(request, after, size=2, parse=_keyset_position)
+        self, db: Db, caller: CurrentCaller, keyset: NamedDependency[KeysetParams[tuple[datetime, UUID]]]
+    ) -> KeysetPage[BookingWithVenue]:
         async with db.transaction(caller) as conn:
-            items = await service.list_user_bookings(conn, user_id=caller.user_id, after=position, limit=limit)
-        return MyBookingPage(items=items, next=_next_after(request, items, limit))
+            bookings = await service.list_user_bookings(
+                conn, user_id=caller.user_id, after=keyset.after, limit=keyset.limit
+            )
+        return keyset.page(bookings)
 
 
 class AdminBookingController(Controller):
@@ -274,13 +249,12 @@ class AdminBookingController(Controller):
     async def booking_stats(
         self,
         db: Db,
-        caller: CurrentCaller,
+        admin: Admin,
         starts: WindowStart,
         ends: WindowEnd,
         group: Annotated[StatsGroup, QueryParameter(description="day (UTC) or venue.")] = "day",
     ) -> BookingStats:
-        ensure_admin(caller)
         check_window(starts, ends, longest=LONGEST_STATS)
-        async with db.transaction(caller) as conn:
+        async with db.transaction(admin) as conn:
             totals, rows = await service.booking_stats(conn, starts=starts, ends=ends, group=group)
         return BookingStats(starts_at=_utc(starts), ends_at=_utc(ends), group=group, totals=totals, rows=rows)

@@ -101,16 +101,6 @@ class Availability(msgspec.Struct, kw_only=True):
     free: list[Period]
 
 
-class BookingPage(msgspec.Struct):
-    items: list[Booking]
-    next: str | None
-
-
-class MyBookingPage(msgspec.Struct):
-    items: list[BookingWithVenue]
-    next: str | None
-
-
 class BookingCounts(msgspec.Struct, kw_only=True):
     bookings: int
     pending: int

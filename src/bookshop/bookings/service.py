@@ -24,6 +24,7 @@ from bookshop.bookings.schemas import (
     VenueIn,
     VenueUpdate,
 )
+from bookshop.db.params import update_params
 from bookshop.db.pool import Connection
 from bookshop.db.queries import queries
 from bookshop.jobs import service as jobs
@@ -48,10 +49,6 @@ class BookingConflict(Exception):
         self.booked = booked
 
 
-def _unset_to_none(value: object) -> object:
-    return None if value is msgspec.UNSET else value
-
-
 async def create_venue(conn: Connection, *, venue: VenueIn) -> Venue:
     row = await q.create_venue(conn, **msgspec.structs.asdict(venue))
     return Venue(**row)
@@ -63,8 +60,7 @@ async def get_venue(conn: Connection, *, venue_id: UUID) -> Venue | None:
 
 
 async def update_venue(conn: Connection, *, venue_id: UUID, changes: VenueUpdate) -> Venue | None:
-    fields = {name: _unset_to_none(value) for name, value in msgspec.structs.asdict(changes).items()}
-    row = await q.update_venue(conn, id=venue_id, **fields)
+    row = await q.update_venue(conn, id=venue_id, **update_params(changes))
     return None if row is None else Venue(**row)
 
 

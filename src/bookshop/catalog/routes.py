@@ -6,10 +6,9 @@ from decimal import Decimal
 from typing import Annotated, Any
 from uuid import UUID
 
-import msgspec
 from litestar import Controller, Request, Response, delete, get, patch, post, put
-from litestar.di import Provide
-from litestar.exceptions import HTTPException, NotFoundException, ValidationException
+from litestar.di import NamedDependency, Provide
+from litestar.exceptions import HTTPException
 from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.response import Stream
 
@@ -24,19 +23,26 @@ from bookshop.catalog.schemas import (
     Book,
     BookIn,
     BookItem,
-    BookKeysetPage,
     BookTagsIn,
     BookUpdate,
     Review,
     ReviewIn,
-    ReviewPage,
     SearchPage,
     Tag,
     TagIn,
 )
-from bookshop.http.auth import ensure_staff, provide_optional_caller
-from bookshop.http.dependencies import CurrentCaller, Db, OptionalCaller
-from bookshop.http.pagination import After, Limit, Page, PageParams, next_cursor, read_cursor
+from bookshop.http.auth import provide_optional_caller
+from bookshop.http.dependencies import CurrentCaller, Db, OptionalCaller, Staff
+from bookshop.http.errors import field_error, found
+from bookshop.http.pagination import (
+    Keyset,
+    KeysetPage,
+    KeysetParams,
+    Limit,
+    Page,
+    PageParams,
+    provide_optional_page_params,
+)
 
 IMPORT_FORMATS: dict[str, importer.Format] = {
     "application/x-ndjson": "ndjson",
@@ -49,9 +55,10 @@ AuthorSearch = Annotated[
     str | None, QueryParameter(min_length=1, max_length=200, description="A name, a fragment of one, or a near miss.")
 ]
 
-
-def _book_not_found(key: object) -> NotFoundException:
-    return NotFoundException(detail=f"No book {key}.")
+AUTHORS = Keyset("authors", key=lambda author: author.id, key_type=UUID)
+BOOKS = Keyset("books", key=lambda book: (book.published_at, book.id), key_type=tuple[datetime, UUID])
+SEARCH_HITS = Keyset("book-search", key=lambda hit: (hit.rank, hit.id), key_type=tuple[float, UUID])
+REVIEWS = Keyset("reviews", key=lambda review: review.id, key_type=UUID)
 
 
 def _book_key(id_or_slug: str) -> dict[str, Any]:
@@ -65,14 +72,18 @@ class AuthorController(Controller):
     path = "/authors"
     tags = ["catalog"]
 
-    @get("/", summary="Authors newest first, or with q the best matches for a name, fragment or near miss.")
+    @get(
+        "/",
+        dependencies={"keyset": AUTHORS.dependency()},
+        summary="Authors newest first by keyset, or with q the best matches for a name, fragment or near miss.",
+    )
     async def list_authors(
-        self, db: Db, q: AuthorSearch = None, limit: Limit = 20, after: Annotated[UUID | None, QueryParameter()] = None
-    ) -> list[Author] | list[AuthorMatch]:
+        self, db: Db, keyset: NamedDependency[KeysetParams[UUID]], q: AuthorSearch = None
+    ) -> KeysetPage[Author] | list[AuthorMatch]:
         async with db.connection() as conn:
             if q is not None:
-                return await service.search_authors(conn, text=q, limit=limit)
-            return await service.list_authors(conn, after=after, limit=limit)
+                return await service.search_authors(conn, text=q, limit=keyset.limit)
+            return keyset.page(await service.list_authors(conn, after=keyset.after, limit=keyset.limit))
 
     @get("/stats", summary="Live published books per author, authors with none included, most first.")
     async def stats(self, db: Db, limit: Limit = 20) -> list[AuthorStat]:
@@ -82,10 +93,7 @@ class AuthorController(Controller):
     @get("/{author_id:uuid}", summary="One author.")
     async def get_author(self, db: Db, author_id: FromPath[UUID]) -> Author:
         async with db.connection() as conn:
-            author = await service.get_author(conn, author_id=author_id)
-        if author is None:
-            raise NotFoundException(detail=f"No author {author_id}.")
-        return author
+            return found(await service.get_author(conn, author_id=author_id), f"No author {author_id}.")
 
     @get("/{author_id:uuid}/books", summary="An author's live published books, newest first.")
     async def author_books(self, db: Db, author_id: FromPath[UUID], limit: Limit = 20) -> list[BookItem]:
@@ -93,31 +101,22 @@ class AuthorController(Controller):
             return await service.list_author_books(conn, author_id=author_id, limit=limit)
 
     @post("/", summary="Add an author (staff).")
-    async def create_author(self, db: Db, caller: CurrentCaller, data: JSONBody[AuthorIn]) -> Author:
-        ensure_staff(caller)
+    async def create_author(self, db: Db, staff: Staff, data: JSONBody[AuthorIn]) -> Author:
         async with db.transaction() as conn:
             return await service.create_author(conn, name=data.name, bio=data.bio)
 
     @patch("/{author_id:uuid}", summary="Change an author (staff).")
     async def update_author(
-        self, db: Db, caller: CurrentCaller, author_id: FromPath[UUID], data: JSONBody[AuthorUpdate]
+        self, db: Db, staff: Staff, author_id: FromPath[UUID], data: JSONBody[AuthorUpdate]
     ) -> Author:
-        ensure_staff(caller)
-        name = None if data.name is msgspec.UNSET else data.name
-        bio = None if data.bio is msgspec.UNSET else data.bio
         async with db.transaction() as conn:
-            author = await service.update_author(conn, author_id=author_id, name=name, bio=bio)
-        if author is None:
-            raise NotFoundException(detail=f"No author {author_id}.")
-        return author
+            author = await service.update_author(conn, author_id=author_id, changes=data)
+        return found(author, f"No author {author_id}.")
 
     @delete("/{author_id:uuid}", summary="Remove an author (staff); 409 while any book names them.")
-    async def delete_author(self, db: Db, caller: CurrentCaller, author_id: FromPath[UUID]) -> None:
-        ensure_staff(caller)
+    async def delete_author(self, db: Db, staff: Staff, author_id: FromPath[UUID]) -> None:
         async with db.transaction() as conn:
-            deleted = await service.delete_author(conn, author_id=author_id)
-        if not deleted:
-            raise NotFoundException(detail=f"No author {author_id}.")
+            found(await service.delete_author(conn, author_id=author_id), f"No author {author_id}.")
 
 
 class BookController(Controller):
@@ -126,6 +125,10 @@ class BookController(Controller):
 
     @get(
         "/",
+        dependencies={
+            "keyset": BOOKS.dependency(),
+            "numbered": Provide(provide_optional_page_params, sync_to_thread=False),
+        },
         summary="Published books newest first: by keyset (limit, after) or, with page, numbered pages with a total.",
         description="Keyset pages cost the same at any depth. Numbered pages (page, per_page) walk every row before "
         "the page, so deep ones are slower: use them where a UI needs page numbers.",
@@ -133,21 +136,13 @@ class BookController(Controller):
     async def list_books(
         self,
         db: Db,
-        request: Request[Any, Any, Any],
-        limit: Limit = 20,
-        after: After = None,
-        page: Annotated[int | None, QueryParameter(ge=1, le=1_000_000, description="Numbered page, from 1.")] = None,
-        per_page: Annotated[int, QueryParameter(ge=1, le=100)] = 20,
-    ) -> BookKeysetPage | Page[BookItem]:
-        if page is not None:
-            async with db.connection() as conn:
-                return await service.list_books_page(conn, params=PageParams(page=page, per_page=per_page))
-        position = read_cursor(request, after, size=2, parse=lambda key: (datetime.fromisoformat(key[0]), UUID(key[1])))
+        keyset: NamedDependency[KeysetParams[tuple[datetime, UUID]]],
+        numbered: NamedDependency[PageParams | None],
+    ) -> KeysetPage[BookItem] | Page[BookItem]:
         async with db.connection() as conn:
-            items = await service.list_books(conn, after=position, limit=limit)
-        last = items[-1] if len(items) == limit else None
-        next_key = [last.published_at.isoformat(), str(last.id)] if last else None
-        return BookKeysetPage(items=items, next=next_cursor(request, next_key))
+            if numbered is not None:
+                return await service.list_books_page(conn, params=numbered)
+            return keyset.page(await service.list_books(conn, after=keyset.after, limit=keyset.limit))
 
     @post(
         "/import",
@@ -157,8 +152,7 @@ class BookController(Controller):
         description="Send application/x-ndjson (one JSON object per line) or text/csv (a header line). Rows are "
         "keyed by isbn: a known ISBN updates its book. The import runs in one transaction.",
     )
-    async def import_books(self, db: Db, caller: CurrentCaller, request: Request[Any, Any, Any]) -> ImportReport:
-        ensure_staff(caller)
+    async def import_books(self, db: Db, staff: Staff, request: Request[Any, Any, Any]) -> ImportReport:
         media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
         format = IMPORT_FORMATS.get(media_type)
         if format is None:
@@ -181,6 +175,7 @@ class BookController(Controller):
 
     @get(
         "/search",
+        dependencies={"keyset": SEARCH_HITS.dependency()},
         summary='Full-text search: websearch syntax ("phrase", or, -word), best match first, with snippets.',
         description="Filters combine. Pages continue by keyset (`after` = the previous page's `next`). "
         "A first page without hits carries title suggestions close to the query.",
@@ -188,16 +183,13 @@ class BookController(Controller):
     async def search(
         self,
         db: Db,
-        request: Request[Any, Any, Any],
+        keyset: NamedDependency[KeysetParams[tuple[float, UUID]]],
         q: Annotated[str, QueryParameter(min_length=1, max_length=200, description="What to look for.")],
         tag: Annotated[str | None, QueryParameter(max_length=100, description="A tag slug.")] = None,
         author: Annotated[UUID | None, QueryParameter(description="An author id.")] = None,
         min_price: Annotated[float | None, QueryParameter(ge=0)] = None,
         max_price: Annotated[float | None, QueryParameter(ge=0)] = None,
-        limit: Limit = 20,
-        after: After = None,
     ) -> SearchPage:
-        position = read_cursor(request, after, size=2, parse=lambda key: (float(key[0]), UUID(key[1])))
         async with db.connection() as conn:
             hits = await service.search_books(
                 conn,
@@ -206,13 +198,12 @@ class BookController(Controller):
                 author_id=author,
                 min_price=None if min_price is None else Decimal(str(min_price)),
                 max_price=None if max_price is None else Decimal(str(max_price)),
-                after=position,
-                limit=limit,
+                after=keyset.after,
+                limit=keyset.limit,
             )
-            suggestions = await service.suggest_titles(conn, text=q, limit=5) if not hits and after is None else []
-        last = hits[-1] if len(hits) == limit else None
-        next_key = [repr(last.rank), str(last.id)] if last else None
-        return SearchPage(items=hits, next=next_cursor(request, next_key), suggestions=suggestions)
+            first_page = keyset.after is None
+            suggestions = await service.suggest_titles(conn, text=q, limit=5) if not hits and first_page else []
+        return SearchPage(items=hits, next=keyset.next(hits), suggestions=suggestions)
 
     @get(
         "/{id_or_slug:str}",
@@ -222,13 +213,11 @@ class BookController(Controller):
     async def get_book(self, db: Db, caller: OptionalCaller, id_or_slug: FromPath[str]) -> Book:
         async with db.connection() as conn:
             book = await service.get_book(conn, **_book_key(id_or_slug))
-        if book is None or (not book.is_published and not (caller and caller.is_staff)):
-            raise _book_not_found(id_or_slug)
-        return book
+        visible = book if book and (book.is_published or (caller and caller.is_staff)) else None
+        return found(visible, f"No book {id_or_slug}.")
 
     @post("/", summary="Add a book (staff).")
-    async def create_book(self, db: Db, caller: CurrentCaller, data: JSONBody[BookIn]) -> Book:
-        ensure_staff(caller)
+    async def create_book(self, db: Db, staff: Staff, data: JSONBody[BookIn]) -> Book:
         async with db.transaction() as conn:
             book_id = await service.create_book(conn, book=data)
             book = await service.get_book(conn, book_id=book_id)
@@ -236,52 +225,34 @@ class BookController(Controller):
         return book
 
     @patch("/{book_id:uuid}", summary="Change some fields of a book (staff).")
-    async def update_book(
-        self, db: Db, caller: CurrentCaller, book_id: FromPath[UUID], data: JSONBody[BookUpdate]
-    ) -> Book:
-        ensure_staff(caller)
+    async def update_book(self, db: Db, staff: Staff, book_id: FromPath[UUID], data: JSONBody[BookUpdate]) -> Book:
         async with db.transaction() as conn:
-            found = await service.update_book(conn, book_id=book_id, changes=data)
-            book = await service.get_book(conn, book_id=book_id) if found else None
-        if book is None:
-            raise _book_not_found(book_id)
-        return book
+            updated = await service.update_book(conn, book_id=book_id, changes=data)
+            book = await service.get_book(conn, book_id=book_id) if updated else None
+        return found(book, f"No book {book_id}.")
 
     @delete("/{book_id:uuid}", summary="Soft-delete a book (staff): gone from listings, search and detail.")
-    async def delete_book(self, db: Db, caller: CurrentCaller, book_id: FromPath[UUID]) -> None:
-        ensure_staff(caller)
+    async def delete_book(self, db: Db, staff: Staff, book_id: FromPath[UUID]) -> None:
         async with db.transaction() as conn:
-            if not await service.soft_delete_book(conn, book_id=book_id):
-                raise _book_not_found(book_id)
+            found(await service.soft_delete_book(conn, book_id=book_id), f"No book {book_id}.")
 
     @post("/{book_id:uuid}/restore", status_code=200, summary="Restore a soft-deleted book (staff).")
-    async def restore_book(self, db: Db, caller: CurrentCaller, book_id: FromPath[UUID]) -> Book:
-        ensure_staff(caller)
+    async def restore_book(self, db: Db, staff: Staff, book_id: FromPath[UUID]) -> Book:
         async with db.transaction() as conn:
             restored = await service.restore_book(conn, book_id=book_id)
             book = await service.get_book(conn, book_id=book_id) if restored else None
-        if book is None:
-            raise _book_not_found(book_id)
-        return book
+        return found(book, f"No book {book_id}.")
 
     @put("/{book_id:uuid}/tags", summary="Replace a book's tags atomically (staff); 400 naming unknown tags.")
-    async def put_tags(
-        self, db: Db, caller: CurrentCaller, book_id: FromPath[UUID], data: JSONBody[BookTagsIn]
-    ) -> Book:
-        ensure_staff(caller)
+    async def put_tags(self, db: Db, staff: Staff, book_id: FromPath[UUID], data: JSONBody[BookTagsIn]) -> Book:
         wanted = sorted(set(data.tags))
         async with db.transaction() as conn:
-            if await service.get_book(conn, book_id=book_id) is None:
-                raise _book_not_found(book_id)
-            found = await service.replace_book_tags(conn, book_id=book_id, slugs=wanted)
-            book = await service.get_book(conn, book_id=book_id)
-            assert book is not None
-            if found < len(wanted):  # raising here rolls the replacement back
+            found(await service.get_book(conn, book_id=book_id), f"No book {book_id}.")
+            known = await service.replace_book_tags(conn, book_id=book_id, slugs=wanted)
+            book = found(await service.get_book(conn, book_id=book_id), f"No book {book_id}.")
+            if known < len(wanted):  # raising here rolls the replacement back
                 unknown = sorted(set(wanted) - {tag.slug for tag in book.tags})
-                raise ValidationException(
-                    detail=f"Unknown tags: {', '.join(unknown)}",
-                    extra=[{"key": "tags", "message": f"Unknown tags: {', '.join(unknown)}", "source": "body"}],
-                )
+                raise field_error("tags", f"Unknown tags: {', '.join(unknown)}", source="body")
         return book
 
     @put("/{book_id:uuid}/reviews/me", summary="Create (201) or replace (200) your review of a book.")
@@ -292,26 +263,26 @@ class BookController(Controller):
             stored = await service.put_review(
                 conn, book_id=book_id, user_id=caller.user_id, rating=data.rating, body=data.body
             )
-        if stored is None:
-            raise _book_not_found(book_id)
-        review, created = stored
+        review, created = found(stored, f"No book {book_id}.")
         return Response(review, status_code=201 if created else 200)
 
     @delete("/{book_id:uuid}/reviews/me", summary="Remove your review of a book.")
     async def delete_review(self, db: Db, caller: CurrentCaller, book_id: FromPath[UUID]) -> None:
         async with db.transaction() as conn:
-            if not await service.delete_review(conn, book_id=book_id, user_id=caller.user_id):
-                raise NotFoundException(detail=f"You have no review of book {book_id}.")
+            deleted = await service.delete_review(conn, book_id=book_id, user_id=caller.user_id)
+        found(deleted, f"You have no review of book {book_id}.")
 
-    @get("/{book_id:uuid}/reviews", summary="A book's reviews, newest first, by keyset.")
+    @get(
+        "/{book_id:uuid}/reviews",
+        dependencies={"keyset": REVIEWS.dependency()},
+        summary="A book's reviews, newest first, by keyset.",
+    )
     async def list_reviews(
-        self, db: Db, request: Request[Any, Any, Any], book_id: FromPath[UUID], limit: Limit = 20, after: After = None
-    ) -> ReviewPage:
-        position = read_cursor(request, after, size=1, parse=lambda key: UUID(key[0]))
+        self, db: Db, keyset: NamedDependency[KeysetParams[UUID]], book_id: FromPath[UUID]
+    ) -> KeysetPage[Review]:
         async with db.connection() as conn:
-            items = await service.list_reviews(conn, book_id=book_id, after=position, limit=limit)
-        next_key = [str(items[-1].id)] if len(items) == limit else None
-        return ReviewPage(items=items, next=next_cursor(request, next_key))
+            reviews = await service.list_reviews(conn, book_id=book_id, after=keyset.after, limit=keyset.limit)
+        return keyset.page(reviews)
 
 
 class TagController(Controller):
@@ -324,7 +295,6 @@ class TagController(Controller):
             return await service.list_tags(conn)
 
     @post("/", summary="Add a tag (staff).")
-    async def create_tag(self, db: Db, caller: CurrentCaller, data: JSONBody[TagIn]) -> Tag:
-        ensure_staff(caller)
+    async def create_tag(self, db: Db, staff: Staff, data: JSONBody[TagIn]) -> Tag:
         async with db.transaction() as conn:
             return await service.create_tag(conn, slug=data.slug, name=data.name)

@@ -7,6 +7,8 @@ from uuid import UUID
 
 import msgspec
 
+from bookshop.http.pagination import KeysetPage
+
 Slug = Annotated[str, msgspec.Meta(max_length=200, pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$", examples=["the-hobbit"])]
 Isbn = Annotated[str, msgspec.Meta(pattern=r"^97[89][0-9]{10}$", examples=["9780261102217"])]
 Title = Annotated[str, msgspec.Meta(min_length=1, max_length=500, pattern=r"\S")]
@@ -153,13 +155,6 @@ class BookItem(msgspec.Struct, kw_only=True):
     author: AuthorRef
 
 
-class BookKeysetPage(msgspec.Struct):
-    """A page of the listing; pass `next` as `after` for the following one (null at the end)."""
-
-    items: list[BookItem]
-    next: str | None
-
-
 class TagIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     slug: TagSlug
     name: TagName
@@ -190,11 +185,6 @@ class Review(msgspec.Struct, kw_only=True):
     updated_at: datetime
 
 
-class ReviewPage(msgspec.Struct):
-    items: list[Review]
-    next: str | None
-
-
 class SearchHit(BookItem, kw_only=True):
     """A listed book that matched, with its rank and a highlighted snippet."""
 
@@ -207,10 +197,8 @@ class TitleSuggestion(msgspec.Struct):
     title: str
 
 
-class SearchPage(msgspec.Struct):
+class SearchPage(KeysetPage[SearchHit]):
     """Ranked hits; `next` continues them. With no hit on the first page, `suggestions` offers
     titles close to the query (a misspelling, say)."""
 
-    items: list[SearchHit]
-    next: str | None
     suggestions: list[TitleSuggestion]

@@ -15,6 +15,7 @@ from bookshop.catalog.schemas import (
     Author,
     AuthorMatch,
     AuthorStat,
+    AuthorUpdate,
     Book,
     BookIn,
     BookItem,
@@ -24,15 +25,12 @@ from bookshop.catalog.schemas import (
     Tag,
     TitleSuggestion,
 )
+from bookshop.db.params import update_params
 from bookshop.db.pool import Connection
 from bookshop.db.queries import queries
 from bookshop.http.pagination import Page, PageParams
 
 q = queries.catalog
-
-
-def _unset_to_none(value: Any) -> Any:
-    return None if value is msgspec.UNSET else value
 
 
 async def create_author(conn: Connection, *, name: str, bio: str) -> Author:
@@ -44,8 +42,8 @@ async def get_author(conn: Connection, *, author_id: UUID) -> Author | None:
     return None if row is None else Author(**row)
 
 
-async def update_author(conn: Connection, *, author_id: UUID, name: str | None, bio: str | None) -> Author | None:
-    row = await q.update_author(conn, id=author_id, name=name, bio=bio)
+async def update_author(conn: Connection, *, author_id: UUID, changes: AuthorUpdate) -> Author | None:
+    row = await q.update_author(conn, id=author_id, **update_params(changes))
     return None if row is None else Author(**row)
 
 
@@ -54,7 +52,7 @@ async def delete_author(conn: Connection, *, author_id: UUID) -> bool:
 
 
 async def list_authors(conn: Connection, *, after: UUID | None, limit: int) -> list[Author]:
-    return [Author(**row) async for row in q.list_authors(conn, after=after, limit=limit)]
+    return [Author(**row) async for row in q.list_authors(conn, after_id=after, limit=limit)]
 
 
 async def search_authors(conn: Connection, *, text: str, limit: int) -> list[AuthorMatch]:
@@ -90,8 +88,7 @@ async def get_book(conn: Connection, *, book_id: UUID | None = None, slug: str |
 
 
 async def update_book(conn: Connection, *, book_id: UUID, changes: BookUpdate) -> bool:
-    fields = {name: _unset_to_none(getattr(changes, name)) for name in changes.__struct_fields__}
-    return await q.update_book(conn, id=book_id, **fields) is not None
+    return await q.update_book(conn, id=book_id, **update_params(changes)) is not None
 
 
 async def soft_delete_book(conn: Connection, *, book_id: UUID) -> bool:
@@ -108,12 +105,9 @@ def _items(rows: list[Any]) -> list[BookItem]:
 
 async def list_books(conn: Connection, *, after: tuple[datetime, UUID] | None, limit: int) -> list[BookItem]:
     """One keyset page of the public listing, newest first, starting after (published_at, id)."""
-    if after is None:
-        rows = [row async for row in q.list_books_first(conn, limit=limit)]
-    else:
-        published_at, book_id = after
-        rows = [row async for row in q.list_books_after(conn, published_at=published_at, id=book_id, limit=limit)]
-    return _items(rows)
+    after_published_at, after_id = after if after is not None else (None, None)
+    rows = q.list_books(conn, after_published_at=after_published_at, after_id=after_id, limit=limit)
+    return _items([row async for row in rows])
 
 
 async def list_books_page(conn: Connection, *, params: PageParams) -> Page[BookItem]:
@@ -188,4 +182,4 @@ async def delete_review(conn: Connection, *, book_id: UUID, user_id: UUID) -> bo
 
 
 async def list_reviews(conn: Connection, *, book_id: UUID, after: UUID | None, limit: int) -> list[Review]:
-    return [Review(**row) async for row in q.list_reviews(conn, book_id=book_id, after=after, limit=limit)]
+    return [Review(**row) async for row in q.list_reviews(conn, book_id=book_id, after_id=after, limit=limit)]

@@ -1,14 +1,16 @@
-"""API keys in `Authorization: Bearer bk_…` → the caller, and the role checks routes use."""
+"""API keys in `Authorization: Bearer bk_…` → the caller, and the role checks routes declare
+(the `staff` and `admin` dependencies, see http/dependencies.py)."""
 
 from typing import Any
 from uuid import UUID
 
 from litestar import Request
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
+from litestar.params import FromPath
 
 from bookshop.accounts import service
 from bookshop.accounts.schemas import Caller
-from bookshop.http.dependencies import Db
+from bookshop.http.dependencies import CurrentCaller, Db
 
 _CHALLENGE = {"WWW-Authenticate": 'Bearer realm="bookshop"'}
 
@@ -48,23 +50,30 @@ async def provide_optional_caller(request: Request[Any, Any, Any], db: Db) -> Ca
     return await _caller_from(request, db)
 
 
-def ensure_admin(caller: Caller) -> None:
-    if caller.role != "admin":
-        raise PermissionDeniedException(detail="This needs the admin role.")
-
-
-def ensure_staff(caller: Caller) -> None:
+def require_staff(caller: CurrentCaller) -> Caller:
+    """A signed-in caller with the staff or admin role (the `staff` dependency)."""
     if not caller.is_staff:
         raise PermissionDeniedException(detail="This needs the staff or admin role.")
+    return caller
+
+
+def require_admin(caller: CurrentCaller) -> Caller:
+    """A signed-in caller with the admin role (the `admin` dependency)."""
+    if caller.role != "admin":
+        raise PermissionDeniedException(detail="This needs the admin role.")
+    return caller
+
+
+async def require_account_access(request: Request[Any, Any, Any], db: Db, user_id: FromPath[UUID]) -> Caller:
+    """The caller on routes under /users/{user_id}, in place of `caller`: a customer may act on
+    their own account only; staff and admins on any."""
+    caller = await provide_caller(request, db)
+    if caller.user_id != user_id and not caller.is_staff:
+        raise PermissionDeniedException(detail="You may only access your own account.")
+    return caller
 
 
 def rows_of(caller: Caller) -> UUID | None:
-    """Whose private rows a caller may reach, as the repositories' `owner` argument: their own,
+    """Whose private rows a caller may reach, as the services' `owner` argument: their own,
     or anyone's (None) for staff."""
     return None if caller.is_staff else caller.user_id
-
-
-def ensure_self_or_staff(caller: Caller, user_id: UUID) -> None:
-    """A customer may act on their own account only; staff and admins on any."""
-    if caller.user_id != user_id and not caller.is_staff:
-        raise PermissionDeniedException(detail="You may only access your own account.")

@@ -1,5 +1,9 @@
 """What handlers receive by dependency injection: the database and the caller.
 
+Who may call a route is declared in its signature: `caller: CurrentCaller` (anyone signed in,
+401 otherwise), `staff: Staff` (403 unless staff or admin), `admin: Admin` (403 unless admin).
+A route anyone may call takes no caller, or `caller: OptionalCaller` with the optional provider.
+
 Handlers open `async with db.connection()` or `async with db.transaction()` themselves rather
 than receive a connection from a generator dependency: Litestar does not run a generator
 dependency's cleanup when a later dependency fails (a 401 from `caller`, a bad page number),
@@ -16,6 +20,8 @@ from bookshop.db.pool import Database
 Db = NamedDependency[Database]
 CurrentCaller = NamedDependency[Caller]
 OptionalCaller = NamedDependency[Caller | None]
+Staff = NamedDependency[Caller]  # the parameter is named `staff`
+Admin = NamedDependency[Caller]  # the parameter is named `admin`
 
 
 def provide_database(state: State) -> Database:

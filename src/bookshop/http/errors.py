@@ -8,13 +8,15 @@ traceback reaches a client; unexpected errors are logged server-side and answere
 import logging
 import re
 from http import HTTPStatus
-from typing import Any
+from typing import Any, Literal, TypeVar
 
 import asyncpg
 import msgspec
 from litestar import Request, Response
-from litestar.exceptions import HTTPException, ValidationException
+from litestar.exceptions import HTTPException, NotFoundException, ValidationException
 from litestar.types import ExceptionHandlersMap
+
+T = TypeVar("T")
 
 logger = logging.getLogger("bookshop.errors")
 
@@ -63,6 +65,21 @@ class ProblemError(HTTPException):
         super().__init__(status_code=status_code, detail=detail)
         self.kind = kind
         self.errors = errors
+
+
+def found(value: T | Literal[False] | None, detail: str) -> T:
+    """What a handler looked up, or a 404 saying what is missing (for None, or False from a
+    change that found no row)."""
+    if value is None or value is False:
+        raise NotFoundException(detail=detail)
+    return value
+
+
+def field_error(field: str, message: str, *, source: str = "query") -> ValidationException:
+    """A 400 naming the field at fault and where it came from (query, body, path, header)."""
+    return ValidationException(
+        detail="The request is not valid.", extra=[{"key": field, "message": message, "source": source}]
+    )
 
 
 def problem_response(

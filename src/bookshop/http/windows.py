@@ -2,11 +2,7 @@
 
 from datetime import datetime, timedelta
 
-from litestar.exceptions import ValidationException
-
-
-def _invalid(field: str, message: str) -> ValidationException:
-    return ValidationException(extra=[{"key": field, "message": message, "source": "query"}])
+from bookshop.http.errors import field_error
 
 
 def check_window(
@@ -16,8 +12,8 @@ def check_window(
     depend on the server's zone), when the window is empty or reversed, or longer than `longest`."""
     for name, moment in zip(names, (starts, ends), strict=True):
         if moment.tzinfo is None:
-            raise _invalid(name, "Give a time zone offset (Z or +hh:mm)")
+            raise field_error(name, "Give a time zone offset (Z or +hh:mm)")
     if starts >= ends:
-        raise _invalid(names[0], f"Must be before {names[1]}")
+        raise field_error(names[0], f"Must be before {names[1]}")
     if longest is not None and ends - starts > longest:
-        raise _invalid(names[1], f"At most {longest.days} days after {names[0]}")
+        raise field_error(names[1], f"At most {longest.days} days after {names[0]}")

@@ -24,11 +24,6 @@ class Job(msgspec.Struct, kw_only=True):
     updated_at: datetime
 
 
-class JobPage(msgspec.Struct):
-    items: list[Job]
-    next: str | None
-
-
 class ClaimedJob(msgspec.Struct, frozen=True, kw_only=True):
     id: int
     kind: str

@@ -65,9 +65,9 @@ async def next_due_at(conn: Connection, *, queue: str) -> datetime | None:
 async def list_jobs(conn: Connection, *, status: JobStatus | None, after: int | None, limit: int) -> list[Job]:
     """Jobs newest first, of one status (its own query, on its own index) or all."""
     if status is None:
-        rows = q.list_jobs(conn, after=after, limit=limit)
+        rows = q.list_jobs(conn, after_id=after, limit=limit)
     else:
-        rows = q.list_jobs_by_status(conn, status=status, after=after, limit=limit)
+        rows = q.list_jobs_by_status(conn, status=status, after_id=after, limit=limit)
     return [Job(**row) async for row in rows]
 
 

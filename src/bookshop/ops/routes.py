@@ -1,19 +1,20 @@
 """HTTP routes of operations, for admins: the audit log and the diagnostics."""
 
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any
+from typing import Annotated
 
-from litestar import Controller, Request, get
+from litestar import Controller, get
+from litestar.di import NamedDependency
 from litestar.params import QueryParameter
 
-from bookshop.http.auth import ensure_admin
-from bookshop.http.dependencies import CurrentCaller, Db
-from bookshop.http.pagination import After, Limit, next_cursor, read_cursor
+from bookshop.http.dependencies import Admin, Db
+from bookshop.http.pagination import Keyset, KeysetPage, KeysetParams
 from bookshop.http.windows import check_window
 from bookshop.ops import diagnostics, service
-from bookshop.ops.schemas import Diagnostics, EventPage
+from bookshop.ops.schemas import Diagnostics, Event
 
 DEFAULT_WINDOW = timedelta(days=7)
+EVENTS = Keyset("events", key=lambda event: event.id, key_type=int, default_limit=50)
 
 
 class AdminEventController(Controller):
@@ -22,6 +23,7 @@ class AdminEventController(Controller):
 
     @get(
         "/",
+        dependencies={"keyset": EVENTS.dependency()},
         summary="The audit log in a time window, newest first, by keyset (admin).",
         description="since defaults to 7 days before until, which defaults to now: a window always bounds the "
         "scan, which the BRIN index on occurred_at narrows to the table blocks of that window.",
@@ -29,23 +31,20 @@ class AdminEventController(Controller):
     async def list_events(
         self,
         db: Db,
-        caller: CurrentCaller,
-        request: Request[Any, Any, Any],
+        admin: Admin,
+        keyset: NamedDependency[KeysetParams[int]],
         kind: Annotated[str | None, QueryParameter(max_length=64, description="e.g. order_placed")] = None,
         since: Annotated[datetime | None, QueryParameter(description="From (inclusive), ISO 8601.")] = None,
         until: Annotated[datetime | None, QueryParameter(description="To (exclusive), ISO 8601.")] = None,
-        limit: Limit = 50,
-        after: After = None,
-    ) -> EventPage:
-        ensure_admin(caller)
+    ) -> KeysetPage[Event]:
         until = until or datetime.now(UTC)
         since = since or until - DEFAULT_WINDOW
         check_window(since, until, names=("since", "until"))
-        position = read_cursor(request, after, size=1, parse=lambda key: int(key[0]))
         async with db.connection() as conn:
-            items = await service.list_events(conn, kind=kind, since=since, until=until, after=position, limit=limit)
-        next_key = [str(items[-1].id)] if len(items) == limit else None
-        return EventPage(items=items, next=next_cursor(request, next_key))
+            events = await service.list_events(
+                conn, kind=kind, since=since, until=until, after=keyset.after, limit=keyset.limit
+            )
+        return keyset.page(events)
 
 
 class AdminDiagnosticsController(Controller):
@@ -64,7 +63,7 @@ class AdminDiagnosticsController(Controller):
     async def get_diagnostics(
         self,
         db: Db,
-        caller: CurrentCaller,
+        admin: Admin,
         threshold_seconds: Annotated[
             float, QueryParameter(gt=0, le=86400, description="Sessions running or idle in a transaction longer.")
         ] = diagnostics.DEFAULT_THRESHOLD_SECONDS,
@@ -75,6 +74,5 @@ class AdminDiagnosticsController(Controller):
             diagnostics.StatementOrder, QueryParameter(description="Slowest statements by mean or total time.")
         ] = "mean",
     ) -> Diagnostics:
-        ensure_admin(caller)
         async with db.connection() as conn:
             return await diagnostics.collect(conn, threshold_seconds=threshold_seconds, limit=limit, order_by=order_by)

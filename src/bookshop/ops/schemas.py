@@ -15,11 +15,6 @@ class Event(msgspec.Struct, kw_only=True):
     payload: dict[str, Any]
 
 
-class EventPage(msgspec.Struct):
-    items: list[Event]
-    next: str | None
-
-
 # Diagnostics (GET /admin/diagnostics, `bookshop doctor`): sql/ops/diagnostics.sql.
 
 SessionKind = Literal["long_running", "idle_in_transaction"]

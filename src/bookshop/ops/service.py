@@ -22,5 +22,5 @@ async def record_event(conn: Connection, *, actor: str, kind: str, subject: str,
 async def list_events(
     conn: Connection, *, kind: str | None, since: datetime, until: datetime, after: int | None, limit: int
 ) -> list[Event]:
-    rows = q.list_events(conn, kind=kind, since=since, until=until, after=after, limit=limit)
+    rows = q.list_events(conn, kind=kind, since=since, until=until, after_id=after, limit=limit)
     return [Event(**row) async for row in rows]

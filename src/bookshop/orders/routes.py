@@ -1,21 +1,22 @@
 """HTTP routes of the orders context: placing, reading and cancelling orders; invoices."""
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 from uuid import UUID
 
-from litestar import Controller, Request, Response, delete, get, post
+from litestar import Controller, Response, delete, get, post
+from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException, PermissionDeniedException
 from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
 
 from bookshop.accounts.schemas import Caller
 from bookshop.db.pool import Connection
-from bookshop.http.auth import ensure_staff, rows_of
-from bookshop.http.dependencies import CurrentCaller, Db
-from bookshop.http.errors import FieldError, ProblemError
-from bookshop.http.pagination import After, Limit, next_cursor, read_cursor
+from bookshop.http.auth import rows_of
+from bookshop.http.dependencies import CurrentCaller, Db, Staff
+from bookshop.http.errors import FieldError, ProblemError, found
+from bookshop.http.pagination import Keyset, KeysetPage, KeysetParams
 from bookshop.orders import service
-from bookshop.orders.schemas import Invoice, InvoicePage, Order, OrderIn, OrderPage, OrderStatus
+from bookshop.orders.schemas import Invoice, Order, OrderIn, OrderStatus, OrderSummary
 
 IdempotencyKey = Annotated[
     str,
@@ -29,13 +30,12 @@ IdempotencyKey = Annotated[
 ]
 IncludeVoided = Annotated[bool, QueryParameter(description="Staff only: show a voided invoice too.")]
 
+MY_ORDERS = Keyset("my-orders", key=lambda order: order.id, key_type=UUID)
+INVOICES = Keyset("invoices", key=lambda invoice: (invoice.issued_at, invoice.id), key_type=tuple[datetime, UUID])
+
 
 def _actor(caller: Caller) -> str:
     return f"user:{caller.user_id}"
-
-
-def _order_not_found(order_id: UUID) -> NotFoundException:
-    return NotFoundException(detail=f"No order {order_id}.")
 
 
 def _refused_change(order_id: UUID, status: OrderStatus, action: str) -> ProblemError:
@@ -106,9 +106,7 @@ class OrderController(Controller):
     async def get_order(self, db: Db, caller: CurrentCaller, order_id: FromPath[UUID]) -> Order:
         async with db.transaction(caller) as conn:
             order = await service.get_order(conn, order_id=order_id, owner=rows_of(caller))
-        if order is None:
-            raise _order_not_found(order_id)
-        return order
+        return found(order, f"No order {order_id}.")
 
     @post("/{order_id:uuid}/cancel", status_code=200, summary="Cancel a pending or paid order; restocks it.")
     async def cancel_order(self, db: Db, caller: CurrentCaller, order_id: FromPath[UUID]) -> Order:
@@ -118,30 +116,29 @@ class OrderController(Controller):
                     conn, order_id=order_id, owner=rows_of(caller), actor=_actor(caller)
                 )
             except LookupError:
-                raise _order_not_found(order_id) from None
+                raise NotFoundException(detail=f"No order {order_id}.") from None
             if refused is not None:
                 raise _refused_change(order_id, refused, "cancelled")
             return await _order_after(conn, order_id)
 
     @post("/{order_id:uuid}/pay", status_code=200, summary="Mark a pending order paid (staff).")
-    async def pay_order(self, db: Db, caller: CurrentCaller, order_id: FromPath[UUID]) -> Order:
-        return await self._advance(db, caller, order_id, allowed_from="pending", to="paid")
+    async def pay_order(self, db: Db, staff: Staff, order_id: FromPath[UUID]) -> Order:
+        return await self._advance(db, staff, order_id, allowed_from="pending", to="paid")
 
     @post("/{order_id:uuid}/ship", status_code=200, summary="Mark a paid order shipped (staff).")
-    async def ship_order(self, db: Db, caller: CurrentCaller, order_id: FromPath[UUID]) -> Order:
-        return await self._advance(db, caller, order_id, allowed_from="paid", to="shipped")
+    async def ship_order(self, db: Db, staff: Staff, order_id: FromPath[UUID]) -> Order:
+        return await self._advance(db, staff, order_id, allowed_from="paid", to="shipped")
 
     async def _advance(
-        self, db: Db, caller: Caller, order_id: UUID, *, allowed_from: OrderStatus, to: OrderStatus
+        self, db: Db, staff: Caller, order_id: UUID, *, allowed_from: OrderStatus, to: OrderStatus
     ) -> Order:
-        ensure_staff(caller)
-        async with db.transaction(caller) as conn:
+        async with db.transaction(staff) as conn:
             try:
                 refused = await service.change_status(
                     conn, order_id=order_id, owner=None, allowed_from=[allowed_from], to=to
                 )
             except LookupError:
-                raise _order_not_found(order_id) from None
+                raise NotFoundException(detail=f"No order {order_id}.") from None
             if refused is not None:
                 raise _refused_change(order_id, refused, f"marked {to}")
             return await _order_after(conn, order_id)
@@ -155,24 +152,22 @@ class OrderController(Controller):
             invoice = await service.get_order_invoice(
                 conn, order_id=order_id, owner=rows_of(caller), include_voided=include_voided
             )
-        if invoice is None:
-            raise NotFoundException(detail=f"Order {order_id} has no invoice (yet, or it was voided).")
-        return invoice
+        return found(invoice, f"Order {order_id} has no invoice (yet, or it was voided).")
 
 
 class MyOrderController(Controller):
     path = "/me/orders"
     tags = ["orders"]
 
-    @get("/", summary="Your orders, newest first, by keyset.")
+    @get("/", dependencies={"keyset": MY_ORDERS.dependency()}, summary="Your orders, newest first, by keyset.")
     async def list_my_orders(
-        self, db: Db, caller: CurrentCaller, request: Request[Any, Any, Any], limit: Limit = 20, after: After = None
-    ) -> OrderPage:
-        position = read_cursor(request, after, size=1, parse=lambda key: UUID(key[0]))
+        self, db: Db, caller: CurrentCaller, keyset: NamedDependency[KeysetParams[UUID]]
+    ) -> KeysetPage[OrderSummary]:
         async with db.transaction(caller) as conn:
-            items = await service.list_user_orders(conn, user_id=caller.user_id, after=position, limit=limit)
-        next_key = [str(items[-1].id)] if len(items) == limit else None
-        return OrderPage(items=items, next=next_cursor(request, next_key))
+            orders = await service.list_user_orders(
+                conn, user_id=caller.user_id, after=keyset.after, limit=keyset.limit
+            )
+        return keyset.page(orders)
 
 
 def _check_include_voided(caller: Caller, include_voided: bool) -> None:
@@ -184,17 +179,13 @@ class InvoiceController(Controller):
     path = "/invoices"
     tags = ["orders"]
 
-    @get("/", summary="Live invoices newest first, by keyset (staff).")
+    @get("/", dependencies={"keyset": INVOICES.dependency()}, summary="Live invoices newest first, by keyset (staff).")
     async def list_invoices(
-        self, db: Db, caller: CurrentCaller, request: Request[Any, Any, Any], limit: Limit = 20, after: After = None
-    ) -> InvoicePage:
-        ensure_staff(caller)
-        position = read_cursor(request, after, size=2, parse=lambda key: (datetime.fromisoformat(key[0]), UUID(key[1])))
-        async with db.transaction(caller) as conn:
-            items = await service.list_live_invoices(conn, after=position, limit=limit)
-        last = items[-1] if len(items) == limit else None
-        next_key = [last.issued_at.isoformat(), str(last.id)] if last else None
-        return InvoicePage(items=items, next=next_cursor(request, next_key))
+        self, db: Db, staff: Staff, keyset: NamedDependency[KeysetParams[tuple[datetime, UUID]]]
+    ) -> KeysetPage[Invoice]:
+        async with db.transaction(staff) as conn:
+            invoices = await service.list_live_invoices(conn, after=keyset.after, limit=keyset.limit)
+        return keyset.page(invoices)
 
     @get("/{invoice_id:uuid}", summary="One invoice (yours; staff: any, voided ones on request).")
     async def get_invoice(
@@ -205,13 +196,10 @@ class InvoiceController(Controller):
             invoice = await service.get_invoice(
                 conn, invoice_id=invoice_id, owner=rows_of(caller), include_voided=include_voided
             )
-        if invoice is None:
-            raise NotFoundException(detail=f"No invoice {invoice_id}.")
-        return invoice
+        return found(invoice, f"No invoice {invoice_id}.")
 
     @delete("/{invoice_id:uuid}", summary="Void an invoice (staff): kept, but hidden unless asked for.")
-    async def void_invoice(self, db: Db, caller: CurrentCaller, invoice_id: FromPath[UUID]) -> None:
-        ensure_staff(caller)
-        async with db.transaction(caller) as conn:
-            if not await service.void_invoice(conn, invoice_id=invoice_id, actor=_actor(caller)):
-                raise NotFoundException(detail=f"No live invoice {invoice_id}.")
+    async def void_invoice(self, db: Db, staff: Staff, invoice_id: FromPath[UUID]) -> None:
+        async with db.transaction(staff) as conn:
+            voided = await service.void_invoice(conn, invoice_id=invoice_id, actor=_actor(staff))
+        found(voided, f"No live invoice {invoice_id}.")

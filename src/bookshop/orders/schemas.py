@@ -46,11 +46,6 @@ class Order(OrderSummary, kw_only=True):
     lines: list[OrderLine]
 
 
-class OrderPage(msgspec.Struct):
-    items: list[OrderSummary]
-    next: str | None
-
-
 class Invoice(msgspec.Struct, kw_only=True):
     id: UUID
     order_id: UUID
@@ -59,11 +54,6 @@ class Invoice(msgspec.Struct, kw_only=True):
     amount: Decimal
     issued_at: datetime
     voided_at: datetime | None
-
-
-class InvoicePage(msgspec.Struct):
-    items: list[Invoice]
-    next: str | None
 
 
 class Shortfall(msgspec.Struct, frozen=True, kw_only=True):

@@ -94,7 +94,7 @@ async def get_order(conn: Connection, *, order_id: UUID, owner: UUID | None) -> 
 
 
 async def list_user_orders(conn: Connection, *, user_id: UUID, after: UUID | None, limit: int) -> list[OrderSummary]:
-    rows = q.list_user_orders(conn, user_id=user_id, after=after, limit=limit)
+    rows = q.list_user_orders(conn, user_id=user_id, after_id=after, limit=limit)
     return [OrderSummary(**row) async for row in rows]
 
 
