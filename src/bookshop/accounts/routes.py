@@ -30,6 +30,7 @@ from bookshop.http.auth import provide_optional_caller, require_account_access, 
 from bookshop.http.dependencies import Admin, CurrentCaller, Db, OptionalCaller, Staff
 from bookshop.http.errors import field_error, found
 from bookshop.http.pagination import Page, PageParams, provide_page_params
+from bookshop.http.responses import created_or_replaced
 
 UserSearch = Annotated[str | None, QueryParameter(min_length=1, max_length=200, description="Matches name or email.")]
 PreferencesFilter = Annotated[
@@ -145,7 +146,7 @@ class AccountController(Controller):
                 conn, user_id=user_id, bio=data.bio, location=data.location, website=data.website
             )
         profile, created = found(stored, f"No user {user_id}.")
-        return Response(profile, status_code=201 if created else 200)
+        return created_or_replaced(profile, created=created)
 
     @delete("/profile", summary="Delete a user's profile.")
     async def delete_profile(self, db: Db, caller: CurrentCaller, user_id: FromPath[UUID]) -> None:
@@ -170,7 +171,7 @@ class AccountController(Controller):
         async with db.transaction(caller) as conn:
             setting = await service.put_setting(conn, user_id=user_id, key=key, value=data.value)
         setting = found(setting, f"No user {user_id}.")
-        return Response(setting, status_code=201 if setting.created else 200)
+        return created_or_replaced(setting, created=setting.created)
 
     @delete("/settings/{key:str}", summary="Remove one setting.")
     async def delete_setting(self, db: Db, caller: CurrentCaller, user_id: FromPath[UUID], key: SettingKeyPath) -> None:

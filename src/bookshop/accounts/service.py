@@ -1,9 +1,5 @@
 """The accounts context's operations over sql/accounts/ and sql/auth/: users, profiles,
-settings, API keys and authentication.
-
-A service function takes a connection and keyword arguments, runs named queries and applies
-the rules that no constraint can hold; it knows nothing of HTTP. Callers decide transactions.
-"""
+settings, API keys and authentication."""
 
 from datetime import UTC, datetime, timedelta
 from typing import Any

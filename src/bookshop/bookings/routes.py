@@ -149,7 +149,7 @@ class VenueController(Controller):
 
     @get(
         "/{venue_id:uuid}/bookings",
-        dependencies={"keyset": VENUE_BOOKINGS.dependency()},
+        dependencies=VENUE_BOOKINGS.dependencies,
         summary="A venue's bookings of every status overlapping from..to (staff).",
     )
     async def list_venue_bookings(
@@ -223,7 +223,7 @@ class MyBookingController(Controller):
 
     @get(
         "/",
-        dependencies={"keyset": MY_BOOKINGS.dependency()},
+        dependencies=MY_BOOKINGS.dependencies,
         summary="Your bookings with their venues, latest start first, by keyset.",
     )
     async def list_my_bookings(

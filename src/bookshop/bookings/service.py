@@ -1,8 +1,4 @@
-"""The bookings context's operations over sql/bookings/: venues, bookings and the rules of their states.
-
-A service function takes a connection and keyword arguments, runs named queries and applies
-the rules that no constraint can hold; it knows nothing of HTTP.
-"""
+"""The bookings context's operations over sql/bookings/: venues, bookings and the rules of their states."""
 
 from datetime import datetime
 from decimal import Decimal

@@ -43,6 +43,7 @@ from bookshop.http.pagination import (
     PageParams,
     provide_optional_page_params,
 )
+from bookshop.http.responses import created_or_replaced
 
 IMPORT_FORMATS: dict[str, importer.Format] = {
     "application/x-ndjson": "ndjson",
@@ -74,7 +75,7 @@ class AuthorController(Controller):
 
     @get(
         "/",
-        dependencies={"keyset": AUTHORS.dependency()},
+        dependencies=AUTHORS.dependencies,
         summary="Authors newest first by keyset, or with q the best matches for a name, fragment or near miss.",
     )
     async def list_authors(
@@ -125,10 +126,7 @@ class BookController(Controller):
 
     @get(
         "/",
-        dependencies={
-            "keyset": BOOKS.dependency(),
-            "numbered": Provide(provide_optional_page_params, sync_to_thread=False),
-        },
+        dependencies={**BOOKS.dependencies, "numbered": Provide(provide_optional_page_params, sync_to_thread=False)},
         summary="Published books newest first: by keyset (limit, after) or, with page, numbered pages with a total.",
         description="Keyset pages cost the same at any depth. Numbered pages (page, per_page) walk every row before "
         "the page, so deep ones are slower: use them where a UI needs page numbers.",
@@ -175,7 +173,7 @@ class BookController(Controller):
 
     @get(
         "/search",
-        dependencies={"keyset": SEARCH_HITS.dependency()},
+        dependencies=SEARCH_HITS.dependencies,
         summary='Full-text search: websearch syntax ("phrase", or, -word), best match first, with snippets.',
         description="Filters combine. Pages continue by keyset (`after` = the previous page's `next`). "
         "A first page without hits carries title suggestions close to the query.",
@@ -264,7 +262,7 @@ class BookController(Controller):
                 conn, book_id=book_id, user_id=caller.user_id, rating=data.rating, body=data.body
             )
         review, created = found(stored, f"No book {book_id}.")
-        return Response(review, status_code=201 if created else 200)
+        return created_or_replaced(review, created=created)
 
     @delete("/{book_id:uuid}/reviews/me", summary="Remove your review of a book.")
     async def delete_review(self, db: Db, caller: CurrentCaller, book_id: FromPath[UUID]) -> None:
@@ -274,7 +272,7 @@ class BookController(Controller):
 
     @get(
         "/{book_id:uuid}/reviews",
-        dependencies={"keyset": REVIEWS.dependency()},
+        dependencies=REVIEWS.dependencies,
         summary="A book's reviews, newest first, by keyset.",
     )
     async def list_reviews(

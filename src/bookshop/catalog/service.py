@@ -1,8 +1,4 @@
-"""The catalog context's operations over sql/catalog/: authors, books, tags and reviews.
-
-A service function takes a connection and keyword arguments, runs named queries and applies
-the rules that no constraint can hold; it knows nothing of HTTP.
-"""
+"""The catalog context's operations over sql/catalog/: authors, books, tags and reviews."""
 
 from datetime import datetime
 from decimal import Decimal

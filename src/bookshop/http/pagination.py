@@ -1,7 +1,7 @@
 """Pagination: numbered pages with a total, and keyset pages continued by signed cursors.
 
 A keyset listing is described once, by a `Keyset`: its name, the sort key of a row, and that
-key's type. The route declares `dependencies={"keyset": LISTING.dependency()}` and receives
+key's type. The route declares `dependencies=LISTING.dependencies` and receives
 `KeysetParams` (where the page starts, how long it is), which also makes the page and its `next`
 cursor. A cursor carries the listing's name and the last row's key, signed, so a cursor that was
 changed, or that another listing issued, is a 400 naming `after`.
@@ -164,12 +164,14 @@ class Keyset(Generic[K]):
                 raise field_error("after", "Not a cursor this listing issued, or altered", source="query") from None
         return KeysetParams(self, after=position, limit=limit, secret=secret)
 
-    def dependency(self) -> Provide:
-        """The route dependency that reads `after` and `limit` (defaulting to this listing's)."""
+    @property
+    def dependencies(self) -> dict[str, Provide]:
+        """The route's `keyset` dependency, which reads `after` and `limit` (defaulting to this
+        listing's)."""
 
         def provide_keyset(
             request: Request[Any, Any, Any], after: After = None, limit: Limit = self.default_limit
         ) -> Any:
             return self.read(request, after=after, limit=limit)
 
-        return Provide(provide_keyset, sync_to_thread=False)
+        return {"keyset": Provide(provide_keyset, sync_to_thread=False)}

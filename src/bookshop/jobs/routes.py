@@ -19,11 +19,7 @@ class AdminJobController(Controller):
     path = "/admin/jobs"
     tags = ["admin"]
 
-    @get(
-        "/",
-        dependencies={"keyset": JOBS.dependency()},
-        summary="Jobs newest first, of one status or all, by keyset (admin).",
-    )
+    @get("/", dependencies=JOBS.dependencies, summary="Jobs newest first, of one status or all, by keyset (admin).")
     async def list_jobs(
         self,
         db: Db,

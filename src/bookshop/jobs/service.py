@@ -1,8 +1,4 @@
-"""The job queue's operations over sql/jobs/jobs.sql: enqueue, claim, finish, fail, retry.
-
-A service function takes a connection and keyword arguments, runs named queries and applies
-the rules that no constraint can hold; it knows nothing of HTTP.
-"""
+"""The job queue's operations over sql/jobs/jobs.sql: enqueue, claim, finish, fail, retry."""
 
 from datetime import datetime
 from typing import Any

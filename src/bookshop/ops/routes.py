@@ -23,7 +23,7 @@ class AdminEventController(Controller):
 
     @get(
         "/",
-        dependencies={"keyset": EVENTS.dependency()},
+        dependencies=EVENTS.dependencies,
         summary="The audit log in a time window, newest first, by keyset (admin).",
         description="since defaults to 7 days before until, which defaults to now: a window always bounds the "
         "scan, which the BRIN index on occurred_at narrows to the table blocks of that window.",

@@ -1,8 +1,4 @@
-"""The audit log's operations over sql/ops/events.sql.
-
-A service function takes a connection and keyword arguments, runs named queries and applies
-the rules that no constraint can hold; it knows nothing of HTTP.
-"""
+"""The audit log's operations over sql/ops/events.sql."""
 
 from datetime import datetime
 from typing import Any

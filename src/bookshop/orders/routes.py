@@ -5,7 +5,7 @@ from typing import Annotated
 from uuid import UUID
 
 from litestar import Controller, Response, delete, get, post
-from litestar.di import NamedDependency
+from litestar.di import NamedDependency, Provide
 from litestar.exceptions import NotFoundException, PermissionDeniedException
 from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
 
@@ -29,6 +29,16 @@ IdempotencyKey = Annotated[
     ),
 ]
 IncludeVoided = Annotated[bool, QueryParameter(description="Staff only: show a voided invoice too.")]
+
+
+def provide_with_voided(caller: CurrentCaller, include_voided: IncludeVoided = False) -> bool:
+    """Whether an invoice read may show a voided invoice: only staff may ask."""
+    if include_voided and not caller.is_staff:
+        raise PermissionDeniedException(detail="Only staff may see voided invoices.")
+    return include_voided
+
+
+WITH_VOIDED = {"with_voided": Provide(provide_with_voided, sync_to_thread=False)}
 
 MY_ORDERS = Keyset("my-orders", key=lambda order: order.id, key_type=UUID)
 INVOICES = Keyset("invoices", key=lambda invoice: (invoice.issued_at, invoice.id), key_type=tuple[datetime, UUID])
@@ -143,14 +153,17 @@ class OrderController(Controller):
                 raise _refused_change(order_id, refused, f"marked {to}")
             return await _order_after(conn, order_id)
 
-    @get("/{order_id:uuid}/invoice", summary="An order's invoice (yours; staff: any, voided ones on request).")
+    @get(
+        "/{order_id:uuid}/invoice",
+        dependencies=WITH_VOIDED,
+        summary="An order's invoice (yours; staff: any, voided ones on request).",
+    )
     async def get_order_invoice(
-        self, db: Db, caller: CurrentCaller, order_id: FromPath[UUID], include_voided: IncludeVoided = False
+        self, db: Db, caller: CurrentCaller, with_voided: NamedDependency[bool], order_id: FromPath[UUID]
     ) -> Invoice:
-        _check_include_voided(caller, include_voided)
         async with db.transaction(caller) as conn:
             invoice = await service.get_order_invoice(
-                conn, order_id=order_id, owner=rows_of(caller), include_voided=include_voided
+                conn, order_id=order_id, owner=rows_of(caller), include_voided=with_voided
             )
         return found(invoice, f"Order {order_id} has no invoice (yet, or it was voided).")
 
@@ -159,7 +172,7 @@ class MyOrderController(Controller):
     path = "/me/orders"
     tags = ["orders"]
 
-    @get("/", dependencies={"keyset": MY_ORDERS.dependency()}, summary="Your orders, newest first, by keyset.")
+    @get("/", dependencies=MY_ORDERS.dependencies, summary="Your orders, newest first, by keyset.")
     async def list_my_orders(
         self, db: Db, caller: CurrentCaller, keyset: NamedDependency[KeysetParams[UUID]]
     ) -> KeysetPage[OrderSummary]:
@@ -170,16 +183,11 @@ class MyOrderController(Controller):
         return keyset.page(orders)
 
 
-def _check_include_voided(caller: Caller, include_voided: bool) -> None:
-    if include_voided and not caller.is_staff:
-        raise PermissionDeniedException(detail="Only staff may see voided invoices.")
-
-
 class InvoiceController(Controller):
     path = "/invoices"
     tags = ["orders"]
 
-    @get("/", dependencies={"keyset": INVOICES.dependency()}, summary="Live invoices newest first, by keyset (staff).")
+    @get("/", dependencies=INVOICES.dependencies, summary="Live invoices newest first, by keyset (staff).")
     async def list_invoices(
         self, db: Db, staff: Staff, keyset: NamedDependency[KeysetParams[tuple[datetime, UUID]]]
     ) -> KeysetPage[Invoice]:
@@ -187,14 +195,17 @@ class InvoiceController(Controller):
             invoices = await service.list_live_invoices(conn, after=keyset.after, limit=keyset.limit)
         return keyset.page(invoices)
 
-    @get("/{invoice_id:uuid}", summary="One invoice (yours; staff: any, voided ones on request).")
+    @get(
+        "/{invoice_id:uuid}",
+        dependencies=WITH_VOIDED,
+        summary="One invoice (yours; staff: any, voided ones on request).",
+    )
     async def get_invoice(
-        self, db: Db, caller: CurrentCaller, invoice_id: FromPath[UUID], include_voided: IncludeVoided = False
+        self, db: Db, caller: CurrentCaller, with_voided: NamedDependency[bool], invoice_id: FromPath[UUID]
     ) -> Invoice:
-        _check_include_voided(caller, include_voided)
         async with db.transaction(caller) as conn:
             invoice = await service.get_invoice(
-                conn, invoice_id=invoice_id, owner=rows_of(caller), include_voided=include_voided
+                conn, invoice_id=invoice_id, owner=rows_of(caller), include_voided=with_voided
             )
         return found(invoice, f"No invoice {invoice_id}.")
 

@@ -1,8 +1,4 @@
-"""The orders context's operations over sql/orders/: placing an order (stock, idempotency), its states, invoices.
-
-A service function takes a connection and keyword arguments, runs named queries and applies
-the rules that no constraint can hold; it knows nothing of HTTP.
-"""
+"""The orders context's operations over sql/orders/: placing an order (stock, idempotency), its states, invoices."""
 
 import hashlib
 from collections.abc import Sequence
