@@ -14,10 +14,9 @@ import asyncio
 import os
 import shutil
 import tempfile
-import time
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -30,22 +29,16 @@ from bookshop.accounts import service
 from bookshop.accounts.schemas import Role
 from bookshop.app import create_app
 from bookshop.db import admin, embedded, migrations
-from bookshop.db.admin import APP_ROLE, OWNER_ROLE
 from bookshop.db.pool import Database, connect, create_pool
-from bookshop.db.urls import DatabaseUrls, with_database, with_user
+from bookshop.db.urls import DatabaseUrls
 from bookshop.jobs.handlers import HANDLERS
 from bookshop.jobs.worker import Worker, WorkerOptions
 from bookshop.settings import Settings
-
-TEMPLATE_DATABASE = "bookshop_test_template"
-TEST_PEPPER = "pepper-for-the-test-suite-only"
-# For servers that check passwords (a container, TEST_DATABASE_URL); the embedded one trusts.
-ROLE_PASSWORD = "test-password"
-
-
-def urls_for(server_url: str, database: str) -> DatabaseUrls:
-    url = with_database(server_url, database)
-    return DatabaseUrls(app=with_user(url, APP_ROLE, ROLE_PASSWORD), owner=with_user(url, OWNER_ROLE, ROLE_PASSWORD))
+from tests.support.accounts import TEST_PEPPER, Account, AccountFactory
+from tests.support.clients import Client, ClientFactory
+from tests.support.databases import ROLE_PASSWORD, TEMPLATE_DATABASE, cloned_database, urls_for
+from tests.support.logs import LogLines
+from tests.support.waiting import wait_until
 
 
 def _docker_answers() -> bool:
@@ -102,18 +95,6 @@ async def admin_conn(server_url: str) -> AsyncIterator[asyncpg.Connection]:
     await conn.close()
 
 
-@asynccontextmanager
-async def cloned_database(admin_conn: asyncpg.Connection, server_url: str, prefix: str) -> AsyncIterator[DatabaseUrls]:
-    """A fresh, migrated database cloned from the template (about 20 ms), dropped on the way out.
-    Its users must also depend on `template_urls`, which makes the template."""
-    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
-    await admin_conn.execute(f"CREATE DATABASE {name} TEMPLATE {TEMPLATE_DATABASE} OWNER {OWNER_ROLE}")
-    try:
-        yield urls_for(server_url, name)
-    finally:
-        await admin_conn.execute(f"DROP DATABASE {name} WITH (FORCE)")
-
-
 @pytest.fixture
 async def database_urls(
     admin_conn: asyncpg.Connection, template_urls: DatabaseUrls, server_url: str
@@ -156,9 +137,6 @@ async def app_conn(settings: Settings, database_urls: DatabaseUrls) -> AsyncIter
     await connection.close()
 
 
-ClientFactory = Callable[..., AbstractAsyncContextManager[AsyncTestClient[Any]]]
-
-
 @pytest.fixture
 def cli_env(database_urls: DatabaseUrls) -> dict[str, str]:
     """The environment the `bookshop` command needs for the test's database."""
@@ -174,7 +152,7 @@ def make_client(settings: Settings) -> ClientFactory:
     """An app client with settings changed as a test needs; `async with make_client(x=1) as c`."""
 
     @asynccontextmanager
-    async def factory(**changes: Any) -> AsyncIterator[AsyncTestClient[Any]]:
+    async def factory(**changes: Any) -> AsyncIterator[Client]:
         app = create_app(msgspec.structs.replace(settings, **changes))
         async with AsyncTestClient(app=app) as client:
             yield client
@@ -183,23 +161,9 @@ def make_client(settings: Settings) -> ClientFactory:
 
 
 @pytest.fixture
-async def client(make_client: ClientFactory) -> AsyncIterator[AsyncTestClient[Any]]:
+async def client(make_client: ClientFactory) -> AsyncIterator[Client]:
     async with make_client() as test_client:
         yield test_client
-
-
-class Account(msgspec.Struct):
-    user_id: uuid.UUID
-    email: str
-    role: Role
-    key: str
-
-    @property
-    def headers(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.key}"}
-
-
-AccountFactory = Callable[..., Any]
 
 
 @pytest.fixture
@@ -250,14 +214,22 @@ async def drain_queue(settings: Settings, database_urls: DatabaseUrls) -> AsyncI
             options=WorkerOptions(concurrency=2, poll_interval=0.05),
         )
         task = asyncio.create_task(worker.run(stop))
-        deadline = time.monotonic() + 15
-        while await conn.fetchval(
-            "SELECT count(*) FROM jobs WHERE (status = 'queued' AND run_at <= now()) OR status = 'running'"
-        ):
-            assert time.monotonic() < deadline, "the worker did not empty the queue in 15 s"
-            await asyncio.sleep(0.05)
+
+        async def queue_empty() -> bool:
+            due_or_running = await conn.fetchval(
+                "SELECT count(*) FROM jobs WHERE (status = 'queued' AND run_at <= now()) OR status = 'running'"
+            )
+            return due_or_running == 0
+
+        await wait_until(queue_empty, "the worker emptied the queue")
         stop.set()
         await asyncio.wait_for(task, 10)
 
     yield drain
     await pool.close()
+
+
+@pytest.fixture
+def logs(capfd: pytest.CaptureFixture[str]) -> LogLines:
+    """The app's JSON log lines, read as they arrive."""
+    return LogLines(capfd)

@@ -6,23 +6,10 @@ from typing import Any
 
 import asyncpg
 import pytest
-from litestar.testing import AsyncTestClient
 
-from tests.conftest import Account, AccountFactory
-
-Client = AsyncTestClient[Any]
-PROBLEM = "application/problem+json"
-
-
-def assert_problem(response: Any, status: int, *, field: str | None = None) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith(PROBLEM)
-    body: dict[str, Any] = response.json()
-    assert body["status"] == status
-    assert body["type"].startswith("urn:bookshop:problem:")
-    if field is not None:
-        assert field in {error["field"] for error in body["errors"]}, body
-    return body
+from tests.support.accounts import Account, AccountFactory
+from tests.support.clients import Client
+from tests.support.problems import assert_problem
 
 
 async def register(

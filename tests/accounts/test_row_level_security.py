@@ -13,7 +13,7 @@ import pytest
 
 from bookshop.accounts import service
 from bookshop.db.pool import act_as
-from tests.conftest import TEST_PEPPER, Account, AccountFactory
+from tests.support.accounts import TEST_PEPPER, Account, AccountFactory
 
 PRIVATE_TABLES = ["user_profiles", "user_settings", "api_keys"]
 

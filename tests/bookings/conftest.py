@@ -1,20 +1,13 @@
-"""Venues made by staff through the API, and booking times on a day that is always ahead."""
+"""Venues made by staff through the API."""
 
-import math
 import uuid
-from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from litestar.testing import AsyncTestClient
 
-from tests.conftest import Account
-
-Client = AsyncTestClient[Any]
-VenueFactory = Callable[..., Awaitable[dict[str, Any]]]
-
-EARTH_RADIUS_KM = 6371.0088  # the mean radius; earthdistance's sphere is 6,378.168 km, 0.11% larger
+from tests.support.accounts import Account
+from tests.support.bookings import VenueFactory
+from tests.support.clients import Client
 
 
 @pytest.fixture
@@ -34,40 +27,3 @@ def make_venue(client: Client, staff: Account) -> VenueFactory:
         return venue
 
     return factory
-
-
-def day_ahead(days: int = 3) -> datetime:
-    """Midnight UTC some days from now: booking times that are never in the past."""
-    return (datetime.now(UTC) + timedelta(days=days)).replace(hour=0, minute=0, second=0, microsecond=0)
-
-
-def at(hour: float, *, day: datetime | None = None) -> str:
-    """That hour of the day ahead, as ISO 8601 with Z."""
-    moment = (day or day_ahead()) + timedelta(hours=hour)
-    return moment.isoformat().replace("+00:00", "Z")
-
-
-def booking_body(starts: float, ends: float, amount: str = "100.00") -> dict[str, str]:
-    return {"starts_at": at(starts), "ends_at": at(ends), "amount": amount}
-
-
-async def book(client: Client, account: Account, venue: dict[str, Any], starts: float, ends: float) -> Any:
-    return await client.post(
-        f"/venues/{venue['id']}/bookings", json=booking_body(starts, ends), headers=account.headers
-    )
-
-
-def haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    """Great-circle distance computed here, independently of PostgreSQL's earthdistance."""
-    phi1, phi2 = math.radians(lat1), math.radians(lat2)
-    dphi, dlambda = phi2 - phi1, math.radians(lon2 - lon1)
-    a = math.sin(dphi / 2) ** 2 + math.cos(phi1) * math.cos(phi2) * math.sin(dlambda / 2) ** 2
-    return 2 * EARTH_RADIUS_KM * math.asin(math.sqrt(a))
-
-
-def offset(latitude: float, longitude: float, *, north_km: float, east_km: float) -> tuple[float, float]:
-    """A point about north_km and east_km from the given one (flat-earth step, fine for a few km)."""
-    return (
-        latitude + north_km / 111.195,
-        longitude + east_km / (111.195 * math.cos(math.radians(latitude))),
-    )

@@ -9,9 +9,10 @@ import pytest
 
 from bookshop.db.pool import act_as
 from bookshop.db.queries import queries
-from tests.accounts.test_routes import assert_problem
-from tests.bookings.conftest import Client, VenueFactory, at, book, booking_body, day_ahead
-from tests.conftest import Account, AccountFactory, ClientFactory
+from tests.support.accounts import Account, AccountFactory
+from tests.support.bookings import VenueFactory, at, book, booking_body, day_ahead
+from tests.support.clients import Client, ClientFactory
+from tests.support.problems import assert_problem
 
 MISSING = "01900000-0000-7000-8000-000000000000"
 

@@ -8,8 +8,9 @@ from uuid import UUID
 import asyncpg
 
 from bookshop.jobs import service as jobs
-from tests.bookings.conftest import Client, VenueFactory, at, book
-from tests.conftest import Account
+from tests.support.accounts import Account
+from tests.support.bookings import VenueFactory, at, book
+from tests.support.clients import Client
 
 ADD_BOOKING = (
     "INSERT INTO bookings (venue_id, user_id, during, amount, status)"

@@ -5,8 +5,9 @@ from collections import Counter
 
 import asyncpg
 
-from tests.bookings.conftest import VenueFactory, book
-from tests.conftest import Account, AccountFactory, ClientFactory
+from tests.support.accounts import Account, AccountFactory
+from tests.support.bookings import VenueFactory, book
+from tests.support.clients import ClientFactory
 
 
 async def test_twenty_overlapping_attempts_at_once_make_exactly_one_booking(

@@ -9,7 +9,7 @@ import pytest
 from bookshop import cli
 from bookshop.bookings import seed
 from bookshop.db.urls import DatabaseUrls
-from tests.conftest import TEST_PEPPER, AccountFactory
+from tests.support.accounts import TEST_PEPPER, AccountFactory
 from tests.support.cli import run
 
 

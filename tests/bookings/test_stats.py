@@ -11,9 +11,9 @@ from typing import Any
 import asyncpg
 import pytest
 
-from tests.accounts.test_routes import assert_problem
-from tests.bookings.conftest import Client
-from tests.conftest import Account, AccountFactory
+from tests.support.accounts import Account, AccountFactory
+from tests.support.clients import Client
+from tests.support.problems import assert_problem
 
 STATUSES = ("pending", "confirmed", "completed", "cancelled")
 ADD_VENUE = (

@@ -1,5 +1,6 @@
 """Venues: staff write them, anyone reads them and finds the nearest."""
 
+import math
 import random
 from typing import Any
 
@@ -8,11 +9,29 @@ import pytest
 
 from bookshop.bookings import seed
 from bookshop.db.queries import queries
-from tests.accounts.test_routes import assert_problem
-from tests.bookings.conftest import Client, VenueFactory, haversine_km, offset
-from tests.conftest import Account
+from tests.support.accounts import Account
+from tests.support.bookings import VenueFactory
+from tests.support.clients import Client
+from tests.support.problems import assert_problem
 
 BERLIN = (52.52, 13.405)
+EARTH_RADIUS_KM = 6371.0088  # the mean radius; earthdistance's sphere is 6,378.168 km, 0.11% larger
+
+
+def haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    """Great-circle distance computed here, independently of PostgreSQL's earthdistance."""
+    phi1, phi2 = math.radians(lat1), math.radians(lat2)
+    dphi, dlambda = phi2 - phi1, math.radians(lon2 - lon1)
+    a = math.sin(dphi / 2) ** 2 + math.cos(phi1) * math.cos(phi2) * math.sin(dlambda / 2) ** 2
+    return 2 * EARTH_RADIUS_KM * math.asin(math.sqrt(a))
+
+
+def offset(latitude: float, longitude: float, *, north_km: float, east_km: float) -> tuple[float, float]:
+    """A point about north_km and east_km from the given one (flat-earth step, fine for a few km)."""
+    return (
+        latitude + north_km / 111.195,
+        longitude + east_km / (111.195 * math.cos(math.radians(latitude))),
+    )
 
 
 async def test_staff_add_and_change_venues_and_anyone_reads_them(

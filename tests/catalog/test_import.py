@@ -5,14 +5,13 @@ from typing import Any
 
 import asyncpg
 import msgspec
-from litestar.testing import AsyncTestClient
 
 from bookshop.catalog import importer
-from tests.accounts.test_routes import assert_problem
-from tests.catalog.test_routes import add_author
-from tests.conftest import Account, ClientFactory
+from tests.support.accounts import Account
+from tests.support.catalog import add_author
+from tests.support.clients import Client, ClientFactory
+from tests.support.problems import assert_problem
 
-Client = AsyncTestClient[Any]
 NDJSON = {"content-type": "application/x-ndjson"}
 
 

@@ -3,13 +3,11 @@
 from typing import Any
 
 import pytest
-from litestar.testing import AsyncTestClient
 
-from tests.accounts.test_routes import assert_problem
-from tests.catalog.test_routes import add_author, add_book
-from tests.conftest import Account
-
-Client = AsyncTestClient[Any]
+from tests.support.accounts import Account
+from tests.support.catalog import add_author, add_book
+from tests.support.clients import Client
+from tests.support.problems import assert_problem
 
 
 @pytest.fixture

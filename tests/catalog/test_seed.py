@@ -15,8 +15,9 @@ from bookshop.db.pool import connect
 from bookshop.db.queries import queries
 from bookshop.db.urls import DatabaseUrls
 from bookshop.settings import Settings
-from tests.conftest import TEST_PEPPER, cloned_database
+from tests.support.accounts import TEST_PEPPER
 from tests.support.cli import run
+from tests.support.databases import cloned_database
 
 BOOKS, USERS, REVIEWS, AUTHORS, TAGS = 2_000, 300, 3_000, 250, 60
 

@@ -10,7 +10,7 @@ import pytest
 from bookshop.db import admin
 from bookshop.db.urls import DatabaseUrls, with_user
 from bookshop.paths import MIGRATIONS_DIR
-from tests.conftest import ROLE_PASSWORD
+from tests.support.databases import ROLE_PASSWORD
 
 SCHEMA_CHANGES = [
     "CREATE TABLE intruder (id int)",

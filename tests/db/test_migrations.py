@@ -19,7 +19,8 @@ from bookshop.db import admin, embedded, migrations
 from bookshop.db.admin import APP_ROLE
 from bookshop.db.urls import DatabaseUrls, with_user, yoyo_url
 from bookshop.paths import MIGRATIONS_DIR, PROJECT_ROOT
-from tests.conftest import ROLE_PASSWORD, TEST_PEPPER, urls_for
+from tests.support.accounts import TEST_PEPPER
+from tests.support.databases import ROLE_PASSWORD, urls_for
 
 YOYO_TABLES = {"_yoyo_log", "_yoyo_migration", "_yoyo_version", "yoyo_lock"}
 

@@ -12,8 +12,8 @@ from bookshop.db.pool import create_pool, named_statements
 from bookshop.db.queries import queries
 from bookshop.db.query_log import TRANSACTION_STATEMENTS, QueryObserver
 from bookshop.settings import Settings
-from tests.conftest import ClientFactory
-from tests.http.test_observe import LogLines
+from tests.support.clients import ClientFactory
+from tests.support.logs import LogLines
 
 SECRET = "zebra-7f3a9c-secret"
 
@@ -32,9 +32,8 @@ def test_nothing_to_observe_installs_nothing() -> None:
 
 
 async def test_a_slow_named_query_is_logged_by_name_without_its_values(
-    make_client: ClientFactory, capfd: pytest.CaptureFixture[str]
+    make_client: ClientFactory, logs: LogLines
 ) -> None:
-    logs = LogLines(capfd)
     email = f"{SECRET}@example.com"
     async with make_client(slow_query_ms=0.001) as client:  # every statement counts as slow
         created = await client.post("/users", json={"email": email, "name": SECRET}, headers={"X-Request-ID": "slow-1"})
@@ -61,10 +60,7 @@ async def test_a_slow_named_query_is_logged_by_name_without_its_values(
     assert "INSERT INTO" not in logs.text
 
 
-async def test_no_slow_query_log_below_the_threshold_or_when_off(
-    make_client: ClientFactory, capfd: pytest.CaptureFixture[str]
-) -> None:
-    logs = LogLines(capfd)
+async def test_no_slow_query_log_below_the_threshold_or_when_off(make_client: ClientFactory, logs: LogLines) -> None:
     for threshold in (0, 60_000):
         async with make_client(slow_query_ms=threshold) as client:
             await client.get("/books", headers={"X-Request-ID": f"fast-{threshold}"})

@@ -32,7 +32,7 @@ from bookshop.db.sql_review import explain, explainable
 from bookshop.db.urls import DatabaseUrls
 from bookshop.orders import seed as order_seed
 from bookshop.settings import Settings
-from tests.conftest import cloned_database
+from tests.support.databases import cloned_database
 
 LARGE_TABLE = 10_000
 BOOKS = 100_000

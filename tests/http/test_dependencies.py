@@ -3,9 +3,8 @@
 import asyncio
 from typing import Any
 
-from litestar.testing import AsyncTestClient
-
-from tests.conftest import Account, ClientFactory
+from tests.support.accounts import Account
+from tests.support.clients import Client, ClientFactory
 
 
 async def test_an_exhausted_pool_answers_503_with_retry_after(make_client: ClientFactory, customer: Account) -> None:
@@ -46,7 +45,7 @@ async def test_concurrent_requests_queue_for_a_small_pool(make_client: ClientFac
         assert {r.status_code for r in responses} == {200}
 
 
-async def test_the_client_sees_its_caller_only(client: AsyncTestClient[Any], customer: Account, staff: Account) -> None:
+async def test_the_client_sees_its_caller_only(client: Client, customer: Account, staff: Account) -> None:
     """Callers never bleed into each other when requests interleave on shared pooled connections."""
     results = await asyncio.gather(*(client.get("/me", headers=account.headers) for account in [customer, staff] * 10))
     assert [r.json()["id"] for r in results] == [str(a.user_id) for a in [customer, staff] * 10]

@@ -14,7 +14,8 @@ from litestar.testing import AsyncTestClient
 from bookshop.db.pool import Database, create_pool
 from bookshop.http.errors import EXCEPTION_HANDLERS
 from bookshop.settings import Settings
-from tests.conftest import Account, ClientFactory
+from tests.support.accounts import Account
+from tests.support.clients import Client, ClientFactory
 
 # Statements that make the real server raise each class of error the mapping knows.
 FAILING_STATEMENTS = {
@@ -43,12 +44,25 @@ FAILING_STATEMENTS = {
         "exclusion-violation",
     ),
     "invalid-data": ("SELECT 1 / 0", 400, "invalid-data"),
+    "restrict-violation": (  # no mapping of its own: class 23 answers
+        "CREATE TEMP TABLE parents (id int PRIMARY KEY);"
+        "CREATE TEMP TABLE children (parent int REFERENCES parents ON DELETE RESTRICT);"
+        "INSERT INTO parents VALUES (1); INSERT INTO children VALUES (1); DELETE FROM parents",  # 23001
+        409,
+        "integrity-violation",
+    ),
+    "input-too-large": ("SELECT array_fill(1, ARRAY[200000000])", 422, "input-too-large"),  # 54000
+    "read-only": (  # what a standby, or a primary failing over, answers to a write
+        "SET TRANSACTION READ ONLY; INSERT INTO users (email, name) VALUES ('ro@example.com', 'A')",
+        503,
+        "read-only-database",
+    ),
     "statement-timeout": ("SET LOCAL statement_timeout = 50; SELECT pg_sleep(1)", 503, "statement-timeout"),
 }
 
 
 @pytest.fixture
-async def failing_client(settings: Settings, database_url: str) -> AsyncIterator[AsyncTestClient[Any]]:
+async def failing_client(settings: Settings, database_url: str) -> AsyncIterator[Client]:
     """An app with the service's error handlers and one route that runs a failing statement."""
 
     @asynccontextmanager
@@ -88,7 +102,7 @@ def problem(response: Any, status: int) -> dict[str, Any]:
 
 
 @pytest.mark.parametrize("case", FAILING_STATEMENTS)
-async def test_database_errors_map_to_their_status(failing_client: AsyncTestClient[Any], case: str) -> None:
+async def test_database_errors_map_to_their_status(failing_client: Client, case: str) -> None:
     _, status, kind = FAILING_STATEMENTS[case]
     response = await failing_client.get(f"/fail/{case}")
     body = problem(response, status)
@@ -101,7 +115,7 @@ async def test_database_errors_map_to_their_status(failing_client: AsyncTestClie
         assert body["constraint"]
 
 
-async def test_an_unexpected_error_is_a_bare_500(failing_client: AsyncTestClient[Any]) -> None:
+async def test_an_unexpected_error_is_a_bare_500(failing_client: Client) -> None:
     response = await failing_client.get("/crash")
     body = problem(response, 500)
     assert set(body) == {"type", "title", "status"}
@@ -109,7 +123,7 @@ async def test_an_unexpected_error_is_a_bare_500(failing_client: AsyncTestClient
     assert "Traceback" not in response.text
 
 
-async def test_unknown_routes_and_methods(client: AsyncTestClient[Any]) -> None:
+async def test_unknown_routes_and_methods(client: Client) -> None:
     problem(await client.get("/no/such/route"), 404)
     problem(await client.delete("/health"), 405)
 
@@ -122,7 +136,7 @@ async def test_an_oversized_body_is_413(make_client: ClientFactory) -> None:
         assert small.status_code == 201
 
 
-async def test_wrong_content_is_400_never_500(client: AsyncTestClient[Any], customer: Account) -> None:
+async def test_wrong_content_is_400_never_500(client: Client, customer: Account) -> None:
     url = f"/users/{customer.user_id}/settings/theme"
     for content in [b"", b"null", b"[]", b"\xff\xfe", b'{"value": 1', b'{"value": 1}{']:
         response = await client.put(

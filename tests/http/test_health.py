@@ -4,7 +4,6 @@ import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from litestar.testing import AsyncTestClient
@@ -14,15 +13,16 @@ from bookshop.app import create_app
 from bookshop.db import embedded, migrations
 from bookshop.db.pool import connect
 from bookshop.settings import Settings
-from tests.conftest import TEST_PEPPER
+from tests.support.accounts import TEST_PEPPER
+from tests.support.clients import Client
 
 
-async def test_health_and_ready(client: AsyncTestClient[Any]) -> None:
+async def test_health_and_ready(client: Client) -> None:
     assert (await client.get("/health")).json() == {"status": "ok"}
     assert (await client.get("/ready")).json() == {"status": "ready"}
 
 
-async def test_the_openapi_document_lists_the_api(client: AsyncTestClient[Any]) -> None:
+async def test_the_openapi_document_lists_the_api(client: Client) -> None:
     document = (await client.get("/schema/openapi.json")).json()
     assert document["info"]["title"] == "bookshop"
     for path in [

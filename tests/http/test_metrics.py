@@ -3,18 +3,16 @@ job queue, read by a client with no API key."""
 
 import re
 import uuid
-from typing import Any
 
 import asyncpg
-from litestar.testing import AsyncTestClient
 from prometheus_client.parser import text_string_to_metric_families
 
 from bookshop.jobs import service as jobs
-from tests.catalog.test_routes import add_author, add_book
-from tests.conftest import Account, ClientFactory
-from tests.jobs.test_routes import enqueue, set_done, set_failed
+from tests.support.accounts import Account
+from tests.support.catalog import add_author, add_book
+from tests.support.clients import Client, ClientFactory
+from tests.support.jobs import enqueue, numbered, set_done, set_failed
 
-Client = AsyncTestClient[Any]
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
 
 
@@ -91,7 +89,7 @@ async def test_job_queue_depth_by_status_matches_the_queue(client: Client, conn:
     before = await scrape(client)
     assert [value(before, "bookshop_jobs", status=s) for s in ("queued", "running", "failed")] == [0, 0, 0]
 
-    ids = await enqueue(conn, 6)
+    ids = await enqueue(conn, "noop", numbered(6))
     await set_failed(conn, ids[0])
     await set_done(conn, ids[1], ids[2])
     await conn.execute("UPDATE jobs SET status = 'running', locked_by = 'w1', attempts = 1 WHERE id = $1", ids[3])

@@ -1,51 +1,16 @@
 """Every request: an X-Request-ID (the caller's when sane), one JSON access log line, error
 responses and the records logged on their way carrying the same id."""
 
-import asyncio
-import json
 import re
-import time
-from collections.abc import Callable
-from typing import Any
 
 import asyncpg
 import pytest
 
-from tests.conftest import Account, ClientFactory
+from tests.support.accounts import Account
+from tests.support.clients import ClientFactory
+from tests.support.logs import LogLines
 
 GENERATED_ID = re.compile(r"[0-9a-f]{32}")
-WAIT_SECONDS = 10.0  # the listener thread can lag on a loaded 2-core machine; only a failure waits this long
-
-
-class LogLines:
-    """The JSON lines the app's log handler wrote to stderr. The handler writes them from a
-    listener thread, so a test waits for the lines it expects rather than reading once."""
-
-    def __init__(self, capfd: pytest.CaptureFixture[str]) -> None:
-        self.capfd = capfd
-        self.text = ""
-        self.lines: list[dict[str, Any]] = []
-
-    async def until(self, found: Callable[[list[dict[str, Any]]], bool]) -> list[dict[str, Any]]:
-        """Reads what was written until `found` holds of the lines, or for at most WAIT_SECONDS."""
-        deadline = time.monotonic() + WAIT_SECONDS
-        while True:
-            err = self.capfd.readouterr().err
-            self.text += err
-            for line in err.splitlines():
-                if line.startswith("{"):
-                    self.lines.append(json.loads(line))
-            if found(self.lines) or time.monotonic() > deadline:
-                return self.lines
-            await asyncio.sleep(0.02)
-
-    def access(self, request_id: str) -> list[dict[str, Any]]:
-        return [line for line in self.lines if line["logger"] == "bookshop.access" and line["request_id"] == request_id]
-
-
-@pytest.fixture
-def logs(capfd: pytest.CaptureFixture[str]) -> LogLines:
-    return LogLines(capfd)
 
 
 async def test_one_json_access_line_per_request_with_the_header_id(make_client: ClientFactory, logs: LogLines) -> None:

@@ -6,12 +6,12 @@ from typing import Any
 
 import asyncpg
 import pytest
-from litestar.testing import AsyncTestClient
 
 from bookshop.http.pagination import CursorError, decode_cursor, encode_cursor
 from bookshop.jobs import service as jobs
 from bookshop.ops import service as events
-from tests.conftest import Account
+from tests.support.accounts import Account
+from tests.support.clients import Client
 
 SECRET = "test-secret"
 
@@ -53,7 +53,7 @@ def test_a_cursor_from_elsewhere_is_refused(token: str) -> None:
 
 
 async def test_a_cursor_of_one_listing_is_a_400_on_another(
-    client: AsyncTestClient[Any], conn: asyncpg.Connection, admin_account: Account
+    client: Client, conn: asyncpg.Connection, admin_account: Account
 ) -> None:
     # Jobs and events are both keyed by a bigint id: only the listing bound into the cursor
     # tells a jobs cursor from an events one.
@@ -64,9 +64,12 @@ async def test_a_cursor_of_one_listing_is_a_400_on_another(
     jobs_page = await client.get("/admin/jobs", params={"limit": 1}, headers=admin_account.headers)
     events_page = await client.get("/admin/events", params={"limit": 1}, headers=admin_account.headers)
     jobs_cursor, events_cursor = jobs_page.json()["next"], events_page.json()["next"]
-    assert jobs_cursor and events_cursor
+    assert jobs_cursor
+    assert events_cursor
 
-    assert (await client.get("/admin/events", params={"after": events_cursor}, headers=admin_account.headers)).is_success
+    assert (
+        await client.get("/admin/events", params={"after": events_cursor}, headers=admin_account.headers)
+    ).is_success
     for path, cursor in (("/admin/events", jobs_cursor), ("/admin/jobs", events_cursor)):
         refused = await client.get(path, params={"after": cursor}, headers=admin_account.headers)
         assert refused.status_code == 400, refused.text
@@ -74,7 +77,7 @@ async def test_a_cursor_of_one_listing_is_a_400_on_another(
         assert [error["field"] for error in refused.json()["errors"]] == ["after"]
 
 
-async def test_authors_page_by_signed_cursor(client: AsyncTestClient[Any], staff: Account) -> None:
+async def test_authors_page_by_signed_cursor(client: Client, staff: Account) -> None:
     made = [
         (await client.post("/authors", json={"name": f"Author {n}"}, headers=staff.headers)).json()["id"]
         for n in range(5)

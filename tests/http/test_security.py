@@ -1,18 +1,17 @@
 """The HTTP edge: security headers, the per-key rate limit, CORS, and keys kept out of logs."""
 
 import logging
-from typing import Any
 
 import asyncpg
 import pytest
-from litestar.testing import AsyncTestClient
 
 from bookshop.accounts import api_keys, service
 from bookshop.http.security import API_CSP, DOCS_CSP
-from tests.conftest import TEST_PEPPER, Account, AccountFactory, ClientFactory
+from tests.support.accounts import TEST_PEPPER, Account, AccountFactory
+from tests.support.clients import Client, ClientFactory
 
 
-async def test_every_response_carries_the_security_headers(client: AsyncTestClient[Any], customer: Account) -> None:
+async def test_every_response_carries_the_security_headers(client: Client, customer: Account) -> None:
     responses = [
         await client.get("/me", headers=customer.headers),  # 200
         await client.get("/me"),  # 401 from an exception handler
@@ -26,7 +25,7 @@ async def test_every_response_carries_the_security_headers(client: AsyncTestClie
         assert "server" not in response.headers  # granian adds its name, never a version
 
 
-async def test_the_docs_page_may_load_swagger_ui_and_nothing_else(client: AsyncTestClient[Any]) -> None:
+async def test_the_docs_page_may_load_swagger_ui_and_nothing_else(client: Client) -> None:
     page = await client.get("/schema")
     assert page.status_code == 200
     assert page.headers["content-security-policy"] == DOCS_CSP
@@ -76,7 +75,7 @@ async def test_cors_is_off_unless_origins_are_configured(make_client: ClientFact
 
 
 async def test_api_keys_never_reach_the_logs(
-    client: AsyncTestClient[Any], customer: Account, caplog: pytest.LogCaptureFixture
+    client: Client, customer: Account, caplog: pytest.LogCaptureFixture
 ) -> None:
     wrong = customer.key[:-3] + "xyz"
     with caplog.at_level(logging.DEBUG):

@@ -3,28 +3,11 @@
 from typing import Any
 
 import asyncpg
-from litestar.testing import AsyncTestClient
 
-from bookshop.jobs import service
-from tests.accounts.test_routes import assert_problem
-from tests.conftest import Account
-
-Client = AsyncTestClient[Any]
-
-
-async def enqueue(conn: asyncpg.Connection, count: int) -> list[int]:
-    async with conn.transaction():
-        return [await service.enqueue(conn, kind="noop", payload={"n": n}) for n in range(count)]
-
-
-async def set_failed(conn: asyncpg.Connection, *job_ids: int) -> None:
-    await conn.execute(
-        "UPDATE jobs SET status = 'failed', attempts = max_attempts, last_error = 'x' WHERE id = ANY($1)", job_ids
-    )
-
-
-async def set_done(conn: asyncpg.Connection, *job_ids: int) -> None:
-    await conn.execute("UPDATE jobs SET status = 'done', attempts = 1 WHERE id = ANY($1)", job_ids)
+from tests.support.accounts import Account
+from tests.support.clients import Client
+from tests.support.jobs import enqueue, numbered, set_done, set_failed
+from tests.support.problems import assert_problem
 
 
 async def page(client: Client, admin: Account, **params: Any) -> dict[str, Any]:
@@ -37,7 +20,7 @@ async def page(client: Client, admin: Account, **params: Any) -> dict[str, Any]:
 async def test_admins_page_through_jobs_newest_first(
     client: Client, conn: asyncpg.Connection, admin_account: Account
 ) -> None:
-    ids = await enqueue(conn, 5)
+    ids = await enqueue(conn, "noop", numbered(5))
     newest_first = ids[::-1]
 
     seen: list[int] = []
@@ -61,7 +44,7 @@ async def test_admins_page_through_jobs_newest_first(
 async def test_the_status_filter_lists_only_jobs_in_that_state(
     client: Client, conn: asyncpg.Connection, admin_account: Account
 ) -> None:
-    ids = await enqueue(conn, 6)
+    ids = await enqueue(conn, "noop", numbered(6))
     await set_failed(conn, ids[1], ids[3], ids[4])
     await set_done(conn, ids[0])
 
@@ -82,7 +65,7 @@ async def test_the_status_filter_lists_only_jobs_in_that_state(
 async def test_bad_query_parameters_are_refused(
     client: Client, conn: asyncpg.Connection, admin_account: Account
 ) -> None:
-    await enqueue(conn, 3)
+    await enqueue(conn, "noop", numbered(3))
     headers = admin_account.headers
     assert_problem(await client.get("/admin/jobs", params={"status": "bogus"}, headers=headers), 400)
     assert_problem(await client.get("/admin/jobs", params={"limit": 0}, headers=headers), 400)
@@ -98,7 +81,7 @@ async def test_bad_query_parameters_are_refused(
 async def test_only_admins_see_or_retry_jobs(
     client: Client, conn: asyncpg.Connection, customer: Account, staff: Account
 ) -> None:
-    [job_id] = await enqueue(conn, 1)
+    [job_id] = await enqueue(conn, "noop", numbered(1))
     await set_failed(conn, job_id)
     assert_problem(await client.get("/admin/jobs"), 401)
     for account in (customer, staff):
@@ -112,7 +95,7 @@ async def test_only_admins_see_or_retry_jobs(
 async def test_a_failed_job_is_retried_with_fresh_attempts(
     client: Client, conn: asyncpg.Connection, admin_account: Account
 ) -> None:
-    [job_id] = await enqueue(conn, 1)
+    [job_id] = await enqueue(conn, "noop", numbered(1))
     await set_failed(conn, job_id)
 
     response = await client.post(f"/admin/jobs/{job_id}/retry", headers=admin_account.headers)
@@ -130,7 +113,7 @@ async def test_a_failed_job_is_retried_with_fresh_attempts(
 async def test_only_failed_jobs_can_be_retried(
     client: Client, conn: asyncpg.Connection, admin_account: Account
 ) -> None:
-    done, queued = await enqueue(conn, 2)
+    done, queued = await enqueue(conn, "noop", numbered(2))
     await set_done(conn, done)
     headers = admin_account.headers
 

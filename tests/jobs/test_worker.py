@@ -23,9 +23,9 @@ import pytest
 
 from bookshop.db.pool import Connection, Database, Pool, create_pool
 from bookshop.db.urls import DatabaseUrls
-from bookshop.jobs import service
 from bookshop.jobs.worker import Handler, Worker, WorkerOptions, run_worker
 from bookshop.settings import Settings
+from tests.support.jobs import enqueue
 
 T = TypeVar("T")
 
@@ -114,12 +114,6 @@ async def wait_for(
         if time.monotonic() > deadline:
             pytest.fail(f"{what}: still not the case after {within} s")
         await asyncio.sleep(0.02)
-
-
-async def enqueue(conn: asyncpg.Connection, kind: str, payloads: list[dict[str, Any]], **options: Any) -> list[int]:
-    """Queues jobs in one committed transaction, as the service does."""
-    async with conn.transaction():
-        return [await service.enqueue(conn, kind=kind, payload=payload, **options) for payload in payloads]
 
 
 async def job(conn: asyncpg.Connection, job_id: int) -> asyncpg.Record:

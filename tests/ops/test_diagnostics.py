@@ -16,9 +16,9 @@ from bookshop.db.admin import APP_ROLE
 from bookshop.db.urls import DatabaseUrls, with_database, with_user
 from bookshop.ops import diagnostics
 from bookshop.ops.schemas import Diagnostics
-from tests.accounts.test_routes import assert_problem
-from tests.conftest import Account
-from tests.orders.conftest import Client
+from tests.support.accounts import Account
+from tests.support.clients import Client
+from tests.support.problems import assert_problem
 
 # As the owner, in the test's database: each index and foreign key is named for what it shows.
 FINDINGS = """

@@ -10,7 +10,7 @@ import pytest
 
 from bookshop.db import migrations
 from bookshop.db.urls import DatabaseUrls
-from tests.conftest import TEST_PEPPER
+from tests.support.accounts import TEST_PEPPER
 
 BOOKSHOP = str(Path(sys.executable).with_name("bookshop"))
 

@@ -6,9 +6,9 @@ import asyncpg
 import pytest
 
 from bookshop.ops.service import record_event
-from tests.accounts.test_routes import assert_problem
-from tests.conftest import Account
-from tests.orders.conftest import Client
+from tests.support.accounts import Account
+from tests.support.clients import Client
+from tests.support.problems import assert_problem
 
 NOW = datetime.now(UTC)
 

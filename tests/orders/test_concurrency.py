@@ -5,8 +5,9 @@ from collections import Counter
 
 import asyncpg
 
-from tests.conftest import Account, AccountFactory, ClientFactory
-from tests.orders.conftest import BookFactory, key_headers, order_body, stock_of
+from tests.support.accounts import Account, AccountFactory
+from tests.support.clients import ClientFactory
+from tests.support.orders import BookFactory, key_headers, order_body, stock_of
 
 
 async def test_fifty_buyers_for_ten_copies_make_exactly_ten_orders(

@@ -10,9 +10,10 @@ import asyncpg
 
 from bookshop.db.pool import act_as
 from bookshop.orders import handlers
-from tests.accounts.test_routes import assert_problem
-from tests.conftest import Account, AccountFactory
-from tests.orders.conftest import BookFactory, Client, key_headers, order_body
+from tests.support.accounts import Account, AccountFactory
+from tests.support.clients import Client
+from tests.support.orders import BookFactory, key_headers, order_body
+from tests.support.problems import assert_problem
 
 
 async def test_an_order_gets_its_invoice_from_the_worker(

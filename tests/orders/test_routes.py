@@ -8,9 +8,10 @@ import asyncpg
 
 from bookshop.db.pool import act_as
 from bookshop.db.queries import queries
-from tests.accounts.test_routes import assert_problem
-from tests.conftest import Account, AccountFactory, ClientFactory
-from tests.orders.conftest import BookFactory, Client, key_headers, order_body, stock_of
+from tests.support.accounts import Account, AccountFactory
+from tests.support.clients import Client, ClientFactory
+from tests.support.orders import BookFactory, key_headers, order_body, stock_of
+from tests.support.problems import assert_problem
 
 
 async def test_an_order_takes_stock_captures_prices_and_queues_its_invoice(

@@ -18,8 +18,9 @@ from bookshop.db.pool import connect
 from bookshop.db.urls import DatabaseUrls
 from bookshop.orders import seed
 from bookshop.settings import Settings
-from tests.conftest import TEST_PEPPER, cloned_database
+from tests.support.accounts import TEST_PEPPER
 from tests.support.cli import run
+from tests.support.databases import cloned_database
 
 ORDERS, CUSTOMERS = 6_000, 300
 
