@@ -18,6 +18,7 @@ from bookshop.db.configured import resolve_database_urls
 from bookshop.db.pool import Database, create_pool, named_statements
 from bookshop.db.query_log import QueryObserver
 from bookshop.http.auth import provide_caller, require_admin, require_staff
+from bookshop.http.bodies import StrictRequest
 from bookshop.http.dependencies import provide_database
 from bookshop.http.errors import EXCEPTION_HANDLERS
 from bookshop.http.health import HealthController
@@ -97,6 +98,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         cors_config=cors_config(settings.cors_allow_origins),
         logging_config=logging_config(level=settings.log_level, log_format=settings.log_format),
         request_max_body_size=settings.max_body_bytes,
+        request_class=StrictRequest,
     )
     # Around the whole app, 404s of unknown paths and error responses included (http/observe.py).
     app.asgi_handler = RequestObserver(app.asgi_handler, metrics=metrics)

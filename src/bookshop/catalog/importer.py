@@ -7,6 +7,7 @@ leaves nothing. Bad rows are reported with their line number and reason.
 
 import csv
 import io
+import re
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any, Literal
@@ -47,11 +48,38 @@ IMPORT_TIMEOUT_SECONDS = 30 * 60.0
 Parsed = tuple[int, BookRow | str]  # a line number and its row, or why it is not one
 
 
+# JSON's escape for NUL, not preceded by an escaped backslash (the text "\\u0000" is no NUL).
+_ESCAPED_NUL = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000")
+
+
+def _storable(row: BookRow) -> bool:
+    """PostgreSQL text and jsonb hold no NUL character, and a lone surrogate (the stand-in for a
+    byte that is not UTF-8) cannot be encoded at all: such a row is refused alone, so that it
+    cannot fail the whole COPY."""
+    try:
+        return _ESCAPED_NUL.search(msgspec.json.encode(row)) is None
+    except UnicodeEncodeError:
+        return False
+
+
 def _validated(line: int, fields: Any) -> Parsed:
     try:
-        return line, msgspec.convert(fields, BookRow, strict=False)
+        row = msgspec.convert(fields, BookRow, strict=False)
     except msgspec.ValidationError as error:
         return line, str(error)
+    if not _storable(row):
+        return line, "holds a NUL character or bytes that are not UTF-8"
+    return line, row
+
+
+def _decoded_json(raw: bytes | str) -> Any:
+    """A JSON value; ValueError saying why not (malformed, not UTF-8, or nested too deeply)."""
+    try:
+        return msgspec.json.decode(raw)
+    except msgspec.DecodeError as error:
+        raise ValueError(f"not JSON: {error}") from None
+    except RecursionError:
+        raise ValueError("not JSON this service takes: nested too deeply") from None
 
 
 def parse_ndjson(lines: Iterable[bytes]) -> Iterator[Parsed]:
@@ -60,9 +88,9 @@ def parse_ndjson(lines: Iterable[bytes]) -> Iterator[Parsed]:
         if not raw.strip():
             continue
         try:
-            fields = msgspec.json.decode(raw)
-        except msgspec.DecodeError as error:
-            yield number, f"not JSON: {error}"
+            fields = _decoded_json(raw)
+        except ValueError as error:
+            yield number, str(error)
             continue
         yield _validated(number, fields)
 
@@ -70,13 +98,21 @@ def parse_ndjson(lines: Iterable[bytes]) -> Iterator[Parsed]:
 def parse_csv(text: Iterable[str]) -> Iterator[Parsed]:
     """A header line naming the fields; empty cells are absent fields; metadata holds JSON."""
     reader = csv.DictReader(text)
-    for record in reader:
+    while True:
+        first_line = reader.line_num + 1  # where the next record starts
+        try:
+            record = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as error:  # a field over the csv module's size limit, say: that row only
+            yield first_line, f"not CSV: {error}"
+            continue
         fields: dict[str, Any] = {key: value for key, value in record.items() if key and value not in ("", None)}
         if "metadata" in fields:
             try:
-                fields["metadata"] = msgspec.json.decode(fields["metadata"])
-            except msgspec.DecodeError:
-                yield reader.line_num, "metadata: not JSON"
+                fields["metadata"] = _decoded_json(fields["metadata"])
+            except ValueError as error:
+                yield reader.line_num, f"metadata: {error}"
                 continue
         yield _validated(reader.line_num, fields)
 
@@ -84,7 +120,8 @@ def parse_csv(text: Iterable[str]) -> Iterator[Parsed]:
 def parse(data: bytes, format: Format) -> Iterator[Parsed]:
     if format == "ndjson":
         return parse_ndjson(data.splitlines())
-    return parse_csv(io.StringIO(data.decode("utf-8-sig"), newline=""))
+    # Bytes that are not UTF-8 become lone surrogates, refused row by row by _validated.
+    return parse_csv(io.StringIO(data.decode("utf-8-sig", errors="surrogateescape"), newline=""))
 
 
 async def import_books(
@@ -156,5 +193,5 @@ def parse_file(path: Path, format: Format) -> Iterator[Parsed]:
         with path.open("rb") as lines:
             yield from parse_ndjson(lines)
     else:
-        with path.open(newline="", encoding="utf-8-sig") as text:
+        with path.open(newline="", encoding="utf-8-sig", errors="surrogateescape") as text:
             yield from parse_csv(text)

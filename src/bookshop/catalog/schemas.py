@@ -7,6 +7,7 @@ from uuid import UUID
 
 import msgspec
 
+from bookshop.http.bodies import check_json_document
 from bookshop.http.pagination import KeysetPage
 
 Slug = Annotated[str, msgspec.Meta(max_length=200, pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$", examples=["the-hobbit"])]
@@ -23,6 +24,8 @@ TagSlug = Annotated[str, msgspec.Meta(max_length=100, pattern=r"^[a-z0-9]+(-[a-z
 TagName = Annotated[str, msgspec.Meta(min_length=1, max_length=100, pattern=r"\S")]
 
 MAX_PRICE = Decimal("9999999999.99")  # numeric(12, 2)
+MAX_METADATA_DEPTH = 16
+MAX_METADATA_BYTES = 64 * 1024
 # Paths under /books that are not a book: a book with one of these slugs could not be read by slug.
 RESERVED_SLUGS = frozenset({"search", "export", "import"})
 
@@ -33,8 +36,14 @@ def _check_slug(slug: str | msgspec.UnsetType) -> None:
 
 
 def _check_price(price: Decimal | msgspec.UnsetType) -> None:
-    if isinstance(price, Decimal) and not (0 <= price <= MAX_PRICE and price == round(price, 2)):
+    # is_finite first: NaN compares as an error, not as False, and Infinity would pass ">= 0".
+    if isinstance(price, Decimal) and not (price.is_finite() and 0 <= price <= MAX_PRICE and price == round(price, 2)):
         raise ValueError(f"`price` must be between 0 and {MAX_PRICE} with at most two decimals")
+
+
+def _check_metadata(metadata: dict[str, Any] | msgspec.UnsetType) -> None:
+    if isinstance(metadata, dict):
+        check_json_document(metadata, field="metadata", max_depth=MAX_METADATA_DEPTH, max_bytes=MAX_METADATA_BYTES)
 
 
 class AuthorIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -98,6 +107,7 @@ class BookIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     def __post_init__(self) -> None:
         _check_price(self.price)
         _check_slug(self.slug)
+        _check_metadata(self.metadata)
         if self.is_published and self.published_at is None:
             raise ValueError("`published_at` is required for a published book")
 
@@ -120,6 +130,7 @@ class BookUpdate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     def __post_init__(self) -> None:
         _check_price(self.price)
         _check_slug(self.slug)
+        _check_metadata(self.metadata)
 
 
 class Book(msgspec.Struct, kw_only=True):

@@ -12,6 +12,7 @@ from typing import Any, Literal, TypeVar
 
 import asyncpg
 import msgspec
+from asyncpg.exceptions._base import DataError as ClientDataError
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, NotFoundException, ValidationException
 from litestar.types import ExceptionHandlersMap
@@ -34,9 +35,12 @@ _BY_SQLSTATE: dict[str, tuple[int, str]] = {
     "55P03": (503, "lock-not-available"),
     "40001": (503, "serialization-failure"),
     "40P01": (503, "deadlock-detected"),
+    "25006": (503, "read-only-database"),  # a standby, or a primary failing over
 }
 _BY_SQLSTATE_CLASS: dict[str, tuple[int, str]] = {
     "22": (400, "invalid-data"),
+    "23": (409, "integrity-violation"),
+    "54": (422, "input-too-large"),  # e.g. a value too large to index, or too deeply nested
     "08": (503, "database-unavailable"),
     "53": (503, "database-unavailable"),
     "57": (503, "database-unavailable"),
@@ -169,6 +173,15 @@ def handle_postgres_error(request: Request[Any, Any, Any], exc: asyncpg.Postgres
     return problem_response(status, kind, detail=detail, constraint=constraint)
 
 
+def handle_client_data_error(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
+    """asyncpg refusing a parameter before it reaches the server (a time or number it cannot
+    encode): the client's input, but asyncpg's message shows the value's repr, so it stays here."""
+    logger.info("parameter refused by asyncpg on %s %s: %s", request.method, request.url.path, exc)
+    return problem_response(
+        400, "invalid-data", detail="A value in the request is out of the range the database takes."
+    )
+
+
 def handle_unavailable(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
     """Pool acquire timeouts, refused connections, connections lost mid-query."""
     logger.warning("database unavailable (%s) on %s %s", type(exc).__name__, request.method, request.url.path)
@@ -188,7 +201,9 @@ def handle_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Respon
 EXCEPTION_HANDLERS: ExceptionHandlersMap = {
     HTTPException: handle_http_exception,
     asyncpg.PostgresError: handle_postgres_error,
+    ClientDataError: handle_client_data_error,
     asyncpg.InterfaceError: handle_unavailable,
+    asyncpg.InternalClientError: handle_unavailable,  # seen while a server restarts
     OSError: handle_unavailable,  # TimeoutError (pool acquire) and refused connections are OSErrors
     Exception: handle_unexpected,
 }

@@ -1,6 +1,6 @@
 """HTTP routes of operations, for admins: the audit log and the diagnostics."""
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Annotated
 
 from litestar import Controller, get
@@ -9,7 +9,7 @@ from litestar.params import QueryParameter
 
 from bookshop.http.dependencies import Admin, Db
 from bookshop.http.pagination import Keyset, KeysetPage, KeysetParams
-from bookshop.http.windows import check_window
+from bookshop.http.windows import window_until
 from bookshop.ops import diagnostics, service
 from bookshop.ops.schemas import Diagnostics, Event
 
@@ -37,9 +37,7 @@ class AdminEventController(Controller):
         since: Annotated[datetime | None, QueryParameter(description="From (inclusive), ISO 8601.")] = None,
         until: Annotated[datetime | None, QueryParameter(description="To (exclusive), ISO 8601.")] = None,
     ) -> KeysetPage[Event]:
-        until = until or datetime.now(UTC)
-        since = since or until - DEFAULT_WINDOW
-        check_window(since, until, names=("since", "until"))
+        since, until = window_until(until, since, length=DEFAULT_WINDOW)
         async with db.connection() as conn:
             events = await service.list_events(
                 conn, kind=kind, since=since, until=until, after=keyset.after, limit=keyset.limit
