@@ -20,17 +20,35 @@ from typing import Any, TypeVar
 import asyncpg
 import msgspec
 import pytest
+from asyncpg.connection import LoggedQuery
 
-from bookshop.db.pool import Connection, Database, Pool, create_pool
+from bookshop.db.pool import Connection, Database, Pool, create_pool, named_statements
+from bookshop.db.query_log import UNNAMED, QueryObserver
 from bookshop.db.urls import DatabaseUrls
 from bookshop.jobs.worker import Handler, Worker, WorkerOptions, run_worker
 from bookshop.settings import Settings
 from tests.support.jobs import enqueue
+from tests.support.waiting import DEADLINE, wait_until
 
 T = TypeVar("T")
 
 ROOT = Path(__file__).resolve().parents[2]
-DEADLINE = 15.0  # seconds any wait below may take before the test fails
+
+
+class StatementLog(QueryObserver):
+    """The names of the statements a worker's pool ran, in order, each once it finished: signs
+    of where the worker is in its loop, so no test has to guess it with a sleep."""
+
+    def __init__(self) -> None:
+        super().__init__(named_statements(), slow_query_ms=0)
+        self.names: list[str] = []
+
+    @property
+    def active(self) -> bool:
+        return True
+
+    def __call__(self, record: LoggedQuery, /) -> None:
+        self.names.append(named_statements().get(record.query, UNNAMED))
 
 
 @dataclass
@@ -39,6 +57,13 @@ class Run:
     stop: asyncio.Event
     task: "asyncio.Task[None]"
     pool: Pool
+    statements: StatementLog
+
+    def times_idle(self) -> int:
+        """How often the worker found nothing to claim and looked up when its next job falls due,
+        just before it waits. Its LISTEN is in place by the first time: from then on a new job's
+        notification wakes it, even one that arrives before the wait begins."""
+        return self.statements.names.count("jobs.next_due_at")
 
 
 @dataclass
@@ -51,11 +76,12 @@ class Workers:
 
     async def start(self, name: str, handlers: Mapping[str, Handler], options: WorkerOptions) -> Run:
         assert self.settings.pool_max_size >= options.concurrency + 1
-        pool = await create_pool(self.settings, dsn=self.dsn)
+        statements = StatementLog()
+        pool = await create_pool(self.settings, dsn=self.dsn, observer=statements)
         database = Database(pool, acquire_timeout=5)
         worker = Worker(database, settings=self.settings, dsn=self.dsn, handlers=handlers, options=options, name=name)
         stop = asyncio.Event()
-        run = Run(name, stop, asyncio.create_task(worker.run(stop), name=f"worker {name}"), pool)
+        run = Run(name, stop, asyncio.create_task(worker.run(stop), name=f"worker {name}"), pool, statements)
         self.runs.append(run)
         return run
 
@@ -103,17 +129,23 @@ async def workers(settings: Settings, database_urls: DatabaseUrls) -> AsyncItera
 async def wait_for(
     check: Callable[[], Awaitable[T | None]], what: str, *, within: float = DEADLINE, workers: Workers | None = None
 ) -> T:
-    """Polls `check` until it returns something truthy; fails naming `what` after `within` s."""
-    deadline = time.monotonic() + within
-    while True:
+    """wait_until, failing at once if one of `workers` ended on its own meanwhile."""
+
+    async def checked() -> T | None:
         if workers is not None:
             workers.check()
-        result = await check()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            pytest.fail(f"{what}: still not the case after {within} s")
-        await asyncio.sleep(0.02)
+        return await check()
+
+    return await wait_until(checked, what, within=within)
+
+
+def been_idle(run: Run, times: int = 1) -> Callable[[], Awaitable[bool]]:
+    """A check for wait_for: the worker has been idle `times` times in all."""
+
+    async def check() -> bool:
+        return run.times_idle() >= times
+
+    return check
 
 
 async def job(conn: asyncpg.Connection, job_id: int) -> asyncpg.Record:
@@ -153,9 +185,9 @@ async def test_workers_sharing_a_queue_run_every_job_exactly_once(conn: asyncpg.
         return handler
 
     options = WorkerOptions(concurrency=4, poll_interval=0.5)
-    for name in ("w1", "w2", "w3"):
-        await workers.start(name, {"count": counting(name)}, options)
-    await asyncio.sleep(0.3)  # all three idle and listening: the commit below wakes them together
+    started = [await workers.start(name, {"count": counting(name)}, options) for name in ("w1", "w2", "w3")]
+    for run in started:  # all three idle and listening: the commit below wakes them together
+        await wait_for(been_idle(run), f"worker {run.name} is idle", workers=workers)
 
     total = 300
     await enqueue(conn, "count", [{"n": n} for n in range(total)])
@@ -184,7 +216,7 @@ async def test_a_job_that_keeps_failing_ends_failed_with_its_error_and_an_event(
 
     [job_id] = await enqueue(conn, "explode", [{"order": 7}], max_attempts=3)
     options = WorkerOptions(concurrency=2, backoff_seconds=0.01, poll_interval=0.05)
-    await workers.start("failing", {"explode": explode}, options)
+    run = await workers.start("failing", {"explode": explode}, options)
     failed = await wait_for(job_in(conn, job_id, "failed"), f"job {job_id} failed for good", workers=workers)
 
     assert failed["attempts"] == 3
@@ -198,7 +230,10 @@ async def test_a_job_that_keeps_failing_ends_failed_with_its_error_and_an_event(
     assert events[0]["actor"] == "worker:failing"
     assert "boom" in events[0]["payload"]["error"]
 
-    await asyncio.sleep(0.3)  # a dead letter stays dead: no fourth attempt
+    # A dead letter stays dead: no fourth attempt. Twice idle since it failed, the worker has
+    # claimed after the failure, and again after any retry due within a poll interval of it.
+    twice_more = been_idle(run, run.times_idle() + 2)
+    await wait_for(twice_more, "the worker was idle twice since the job failed", workers=workers)
     assert len(calls) == 3
     assert (await job(conn, job_id))["status"] == "failed"
 
@@ -238,8 +273,9 @@ async def test_a_new_job_wakes_an_idle_worker_long_before_its_poll(conn: asyncpg
     async def note(_conn: Connection, _payload: dict[str, Any]) -> None:
         ran_at.append(time.monotonic())
 
-    await workers.start("sleepy", {"note": note}, WorkerOptions(poll_interval=30.0))
-    await asyncio.sleep(0.5)  # it found nothing and now waits up to 30 s
+    sleepy = await workers.start("sleepy", {"note": note}, WorkerOptions(poll_interval=30.0))
+    # Once it found nothing and looked up its next due job (none), it waits up to 30 s.
+    await wait_for(been_idle(sleepy), "the worker is idle", workers=workers)
     [job_id] = await enqueue(conn, "note", [{}])
     committed_at = time.monotonic()
 
