@@ -73,7 +73,8 @@ async def test_the_psql_script_runs_in_psql(cli_env: dict[str, str], conn: async
     assert ran.stdout.splitlines()[0].split("|")[1] == "O'Brien \\ Sons"
 
     # NULL: the keyset's first page of an author's listing, and a set limit.
-    listed = run("sql", "psql", "catalog.list_authors", "after=NULL", "limit=1", env=cli_env)
+    listed = run("sql", "psql", "catalog.list_authors", "after_id=NULL", "limit=1", env=cli_env)
+    assert listed.returncode == 0, listed.stderr
     ran = psql(listed.stdout, cli_env["DATABASE_URL"])
     assert ran.returncode == 0, ran.stderr
     assert len(ran.stdout.split()) >= 1
