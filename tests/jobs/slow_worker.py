@@ -2,8 +2,9 @@
 
     DATABASE_URL=<application role URL> python -m tests.jobs.slow_worker [LEASE_SECONDS]
 
-It works the default queue one job at a time; a 'sleep' job sleeps payload["seconds"]. SIGTERM
-and SIGINT stop it as they stop `bookshop worker`. The lease comes from the first argument, else
+It works the default queue one job at a time; a 'sleep' job sleeps payload["seconds"]; a
+'work_past_stop' job runs until the worker is told to stop, and payload["seconds"] after that.
+SIGTERM and SIGINT stop it as they stop `bookshop worker`. The lease comes from the first argument, else
 LEASE_SECONDS, else 30 seconds.
 """
 
@@ -15,12 +16,21 @@ import sys
 from typing import Any
 
 from bookshop.db.pool import Connection
-from bookshop.jobs.worker import WorkerOptions, run_worker
+from bookshop.jobs.worker import Handler, WorkerOptions, run_worker
 from bookshop.settings import Settings
 
 
 async def sleep(conn: Connection, payload: dict[str, Any]) -> None:
     await asyncio.sleep(float(payload["seconds"]))
+
+
+def handlers(stop: asyncio.Event) -> dict[str, Handler]:
+    async def work_past_stop(conn: Connection, payload: dict[str, Any]) -> None:
+        # In hand when the stop comes, however long the signal takes to arrive.
+        await stop.wait()
+        await asyncio.sleep(float(payload["seconds"]))
+
+    return {"sleep": sleep, "work_past_stop": work_past_stop}
 
 
 async def main(lease_seconds: float) -> None:
@@ -31,7 +41,7 @@ async def main(lease_seconds: float) -> None:
     for stop_signal in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(stop_signal, stop.set)
     options = WorkerOptions(concurrency=1, lease_seconds=lease_seconds, poll_interval=0.2)
-    await run_worker(settings, dsn=settings.database_url, handlers={"sleep": sleep}, options=options, stop=stop)
+    await run_worker(settings, dsn=settings.database_url, handlers=handlers(stop), options=options, stop=stop)
 
 
 if __name__ == "__main__":

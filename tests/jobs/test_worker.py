@@ -349,7 +349,7 @@ async def test_sigterm_finishes_the_job_in_hand_claims_no_more_and_exits_cleanly
     conn: asyncpg.Connection, database_urls: DatabaseUrls
 ) -> None:
     async with slow_worker(database_urls, lease_seconds=30) as process:
-        first, second = await enqueue(conn, "sleep", [{"seconds": 1.5}, {"seconds": 1.5}])
+        first, second = await enqueue(conn, "work_past_stop", [{"seconds": 0.5}, {"seconds": 0.5}])
         in_hand = await wait_for(lambda: running_job(conn), "the slow worker took a job")
         process.send_signal(signal.SIGTERM)
         try:
@@ -367,27 +367,36 @@ async def test_sigterm_finishes_the_job_in_hand_claims_no_more_and_exits_cleanly
 
 async def test_work_of_a_handler_that_lost_its_lease_is_rolled_back(conn: asyncpg.Connection, workers: Workers) -> None:
     calls: list[str] = []
+    second_returned = asyncio.Event()
 
-    def handler(name: str, seconds: float) -> Handler:
+    def handler(name: str, *, waits_for: asyncio.Event | None = None, sets: asyncio.Event | None = None) -> Handler:
         async def run(handler_conn: Connection, _payload: dict[str, Any]) -> None:
             calls.append(f"{name} started")
             # Work in the job's transaction: it must land only for the run whose claim holds.
             await handler_conn.execute(
                 "INSERT INTO events (actor, kind, subject) VALUES ($1, 'test_handler_ran', 'test')", name
             )
-            await asyncio.sleep(seconds)
+            if waits_for is not None:
+                await asyncio.wait_for(waits_for.wait(), DEADLINE)
             calls.append(f"{name} returned")
+            if sets is not None:
+                sets.set()
 
         return run
 
     [job_id] = await enqueue(conn, "slow", [{}])
+    # The first handler outlasts its lease: it returns only once the second worker's has.
     first = await workers.start(
-        "first", {"slow": handler("first", 1.5)}, WorkerOptions(concurrency=1, lease_seconds=0.5, poll_interval=0.05)
+        "first",
+        {"slow": handler("first", waits_for=second_returned)},
+        WorkerOptions(concurrency=1, lease_seconds=0.5, poll_interval=0.05),
     )
     claimed = await wait_for(job_in(conn, job_id, "running"), "the first worker took the job", workers=workers)
     assert claimed["locked_by"] == "first"
     await workers.start(
-        "second", {"slow": handler("second", 0)}, WorkerOptions(concurrency=1, lease_seconds=30, poll_interval=0.05)
+        "second",
+        {"slow": handler("second", sets=second_returned)},
+        WorkerOptions(concurrency=1, lease_seconds=30, poll_interval=0.05),
     )
 
     done = await wait_for(job_in(conn, job_id, "done"), "the second worker finished the job", workers=workers)
