@@ -1,7 +1,6 @@
 """The query logger: statements known by their query's name, slow ones logged by name with their
 duration, and never a parameter value or the statement's text."""
 
-import asyncio
 import logging
 
 import msgspec
@@ -14,6 +13,7 @@ from bookshop.db.query_log import TRANSACTION_STATEMENTS, QueryObserver
 from bookshop.settings import Settings
 from tests.support.clients import ClientFactory
 from tests.support.logs import LogLines
+from tests.support.waiting import wait_until
 
 SECRET = "zebra-7f3a9c-secret"
 
@@ -77,10 +77,14 @@ async def test_pools_without_metrics_still_log_slow_queries(
         with caplog.at_level(logging.WARNING, logger="bookshop.db.slow_query"):
             async with pool.acquire() as conn:
                 assert await accounts.get_user_by_email(conn, email=f"{SECRET}@example.com") is None
-            await asyncio.sleep(0.01)  # asyncpg calls query loggers with loop.call_soon
+
+            async def slow_records() -> list[logging.LogRecord]:
+                return [r for r in caplog.records if r.name == "bookshop.db.slow_query"]
+
+            # asyncpg calls query loggers later, with loop.call_soon
+            records = await wait_until(slow_records, "the slow query was logged")
     finally:
         await pool.close()
-    records = [r for r in caplog.records if r.name == "bookshop.db.slow_query"]
     assert [getattr(r, "query", None) for r in records] == ["accounts.get_user_by_email"]
     for record in records:
         assert SECRET not in record.getMessage()

@@ -2,6 +2,7 @@
 for the purpose in the test's own database, read back as the application role."""
 
 import asyncio
+import contextlib
 import shutil
 import tempfile
 from collections.abc import AsyncIterator
@@ -19,6 +20,7 @@ from bookshop.ops.schemas import Diagnostics
 from tests.support.accounts import Account
 from tests.support.clients import Client
 from tests.support.problems import assert_problem
+from tests.support.waiting import wait_until
 
 # As the owner, in the test's database: each index and foreign key is named for what it shows.
 FINDINGS = """
@@ -92,11 +94,15 @@ async def test_unindexed_foreign_keys_duplicate_and_unused_indexes(
     await conn.execute("SET enable_seqscan = off")
     await conn.fetch("SELECT id FROM diag_child WHERE b = 1")
     await conn.execute("RESET enable_seqscan")
-    await asyncio.sleep(1.1)  # a backend flushes its statistics at most once a second
-    await conn.execute("SELECT 1")
-    scanned = {"diag_child_b", "diag_child_b_again"} - {
-        index.index_name for index in await diagnostics.unused_indexes(app_conn)
-    }
+    # A backend flushes its statistics at most once a second, and when idle only after 10 s
+    # unless told to at its next chance; the scan counts once other sessions see it.
+    await conn.execute("SELECT pg_stat_force_next_flush()")
+
+    async def scanned_indexes() -> set[str]:
+        unused = {index.index_name for index in await diagnostics.unused_indexes(app_conn)}
+        return {"diag_child_b", "diag_child_b_again"} - unused
+
+    scanned = await wait_until(scanned_indexes, "the scan is in the statistics")
     assert len(scanned) == 1
 
 
@@ -147,23 +153,30 @@ async def test_sessions_idle_in_a_transaction_or_running_long_are_reported(
         transaction = idle.transaction()
         await transaction.start()
         await idle.execute("SELECT 1")
-        sleeping = asyncio.create_task(busy.execute("SELECT pg_sleep(1.5)"))
-        await asyncio.sleep(0.6)
+        # Long enough to outlast the waits below on any machine; cancelled once seen.
+        sleeping = asyncio.create_task(busy.execute("SELECT pg_sleep(60)"))
 
-        found = await report(app_conn, threshold_seconds=0.4)
+        async def both_reported() -> Diagnostics | None:
+            found = await report(app_conn, threshold_seconds=0.4)
+            pids = {session.pid for session in found.sessions}
+            return found if {idle.get_server_pid(), busy.get_server_pid()} <= pids else None
+
+        found = await wait_until(both_reported, "both sessions are past the threshold")
         sessions = {session.pid: session for session in found.sessions}
         assert sessions[idle.get_server_pid()].kind == "idle_in_transaction"
         assert sessions[idle.get_server_pid()].application_name == "diag-idle"
         assert sessions[idle.get_server_pid()].seconds >= 0.4
         assert sessions[busy.get_server_pid()].kind == "long_running"
-        assert sessions[busy.get_server_pid()].query == "SELECT pg_sleep(1.5)"
+        assert sessions[busy.get_server_pid()].query == "SELECT pg_sleep(60)"
         assert any("diag-idle" in problem and "idle in a transaction" in problem for problem in found.problems)
         assert any("diag-busy" in problem and "running one statement" in problem for problem in found.problems)
         # Under the threshold they are not reported.
         assert (await report(app_conn, threshold_seconds=60)).sessions == []
 
         await transaction.rollback()
-        await sleeping
+        sleeping.cancel()  # asyncpg asks the server to cancel the statement
+        with contextlib.suppress(asyncio.CancelledError):
+            await sleeping
     finally:
         await idle.close()
         await busy.close()
