@@ -25,6 +25,7 @@ from bookshop.http.health import HealthController
 from bookshop.http.logs import logging_config
 from bookshop.http.metrics import Metrics, MetricsController
 from bookshop.http.observe import RequestObserver
+from bookshop.http.openapi import ExactJsonRenderPlugin
 from bookshop.http.security import DOCS_PATH, cors_config, rate_limit_config, security_headers
 from bookshop.jobs.routes import AdminJobController
 from bookshop.ops.routes import AdminDiagnosticsController, AdminEventController
@@ -89,9 +90,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             title="bookshop",
             version="0.1.0",
             path=DOCS_PATH,
-            render_plugins=[SwaggerRenderPlugin()],
+            render_plugins=[SwaggerRenderPlugin(), ExactJsonRenderPlugin()],
             components=Components(security_schemes={"ApiKey": SecurityScheme(type="http", scheme="bearer")}),
-            security=[{"ApiKey": []}],
         ),
         before_send=[security_headers],
         middleware=[limit.middleware] if (limit := rate_limit_config(settings.rate_limit_per_minute)) else [],
