@@ -17,7 +17,7 @@ from bookshop.catalog.routes import AuthorController, BookController, TagControl
 from bookshop.db.configured import resolve_database_urls
 from bookshop.db.pool import Database, create_pool, named_statements
 from bookshop.db.query_log import QueryObserver
-from bookshop.http.auth import provide_caller, require_admin, require_staff
+from bookshop.http.auth import provide_caller, require_admin, require_key_header, require_staff
 from bookshop.http.bodies import StrictRequest
 from bookshop.http.dependencies import provide_database
 from bookshop.http.errors import EXCEPTION_HANDLERS
@@ -83,6 +83,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             "staff": Provide(require_staff, sync_to_thread=False),
             "admin": Provide(require_admin, sync_to_thread=False),
         },
+        guards=[require_key_header],
         exception_handlers=EXCEPTION_HANDLERS,
         lifespan=[pool_lifespan],
         state=State({"settings": settings, "metrics": metrics}),

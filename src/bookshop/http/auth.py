@@ -5,7 +5,9 @@ from typing import Any
 from uuid import UUID
 
 from litestar import Request
+from litestar.connection import ASGIConnection
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
+from litestar.handlers import BaseRouteHandler
 from litestar.params import FromPath
 
 from bookshop.accounts import service
@@ -77,3 +79,22 @@ def rows_of(caller: Caller) -> UUID | None:
     """Whose private rows a caller may reach, as the services' `owner` argument: their own,
     or anyone's (None) for staff."""
     return None if caller.is_staff else caller.user_id
+
+
+SIGNED_IN = frozenset({"caller", "staff", "admin"})
+
+
+def needs_signed_in_caller(handler: BaseRouteHandler) -> bool:
+    """Whether a route takes a caller who must be signed in (not the optional caller)."""
+    callers = SIGNED_IN & handler.parsed_fn_signature.parameters.keys()
+    if callers == {"caller"}:
+        return handler.resolve_dependencies()["caller"].dependency is not provide_optional_caller
+    return bool(callers)
+
+
+def require_key_header(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
+    """A guard: 401 before anything else is read when a route that needs a signed-in caller gets
+    no Authorization header at all (Litestar decodes the body before it resolves dependencies,
+    so without this a bad body would answer 400 to a caller who is not even signed in)."""
+    if "authorization" not in connection.headers and needs_signed_in_caller(handler):
+        raise _unauthorized("An API key is required.")

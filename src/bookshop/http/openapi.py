@@ -25,7 +25,7 @@ from litestar import Litestar, Request
 from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.routes import HTTPRoute
 
-from bookshop.http.auth import provide_optional_caller
+from bookshop.http.auth import needs_signed_in_caller
 from bookshop.http.errors import PROBLEM_JSON
 
 # The modules whose structs are request or response payloads.
@@ -39,8 +39,8 @@ PAYLOAD_MODULES = (
     "bookshop.orders.schemas",
     "bookshop.http.errors",
 )
-SIGNED_IN = frozenset({"caller", "staff", "admin"})
 WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+BODIES = frozenset({"POST", "PUT", "PATCH"})  # a body may come, declared or read by the handler
 NOT_RATE_LIMITED = frozenset({"/health", "/ready", "/metrics"})
 API_KEY: dict[str, list[str]] = {"ApiKey": []}
 
@@ -86,25 +86,23 @@ def complete_document(app: Litestar, document: dict[str, Any]) -> None:
         if not isinstance(route, HTTPRoute):
             continue
         for handler in route.route_handlers:
-            parameters = handler.parsed_fn_signature.parameters
-            callers = SIGNED_IN & parameters.keys()
-            optional = callers == {"caller"} and (
-                handler.resolve_dependencies()["caller"].dependency is provide_optional_caller
-            )
+            signed_in = needs_signed_in_caller(handler)
+            data = handler.parsed_data_field
             for method in handler.http_methods:
                 operation = document.get("paths", {}).get(route.path_format, {}).get(method.lower())
                 if operation is None:  # not in the document (the docs pages themselves)
                     continue
-                signed_in = bool(callers) and not optional
                 operation["security"] = [API_KEY] if signed_in else [{}, API_KEY]
                 statuses = _answers(
                     route.path_format,
                     method,
                     reads=bool(operation.get("parameters")) or "requestBody" in operation,
-                    body="requestBody" in operation,
+                    body=method in BODIES,
                     path_params=bool(route.path_parameters),
                     signed_in=signed_in,
                 )
+                if data is not None and data.is_optional and "requestBody" in operation:
+                    operation["requestBody"]["required"] = False
                 responses = operation.setdefault("responses", {})
                 for status in sorted(statuses):
                     responses[str(status)] = _problem(status)
