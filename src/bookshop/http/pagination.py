@@ -35,7 +35,15 @@ MAX_PER_PAGE = 100
 MAX_PAGE = 1_000_000
 
 Limit = Annotated[int, QueryParameter(ge=1, le=MAX_PER_PAGE, description="Items per page, at most 100.")]
-After = Annotated[str | None, QueryParameter(description="The `next` cursor of the previous page.")]
+After = Annotated[
+    str | None,
+    QueryParameter(
+        min_length=1,
+        max_length=1000,
+        pattern=r"^[A-Za-z0-9_-]+$",
+        description="The `next` cursor of the previous page.",
+    ),
+]
 PageNumber = Annotated[int, QueryParameter(ge=1, le=MAX_PAGE, description="Page number, from 1.")]
 PerPage = Annotated[int, QueryParameter(ge=1, le=MAX_PER_PAGE, description="Items per page, at most 100.")]
 
