@@ -3,14 +3,18 @@
 import re
 import uuid
 from collections.abc import AsyncIterator
+from typing import Any
 
 import asyncpg
+import psycopg
 import pytest
+from psycopg.rows import dict_row
 
 from bookshop.db import admin
-from bookshop.db.urls import DatabaseUrls, with_user
+from bookshop.db.admin import APP_ROLE, OWNER_ROLE
+from bookshop.db.urls import DatabaseUrls, with_database, with_user
 from bookshop.paths import MIGRATIONS_DIR
-from tests.support.databases import ROLE_PASSWORD
+from tests.support.databases import ROLE_PASSWORD, TEMPLATE_DATABASE
 
 SCHEMA_CHANGES = [
     "CREATE TABLE intruder (id int)",
@@ -85,8 +89,89 @@ async def test_no_other_role_may_use_the_schema(outsider_url: str) -> None:
         await conn.close()
 
 
+def bootstrapped(server_url: str, database: str) -> dict[str, Any]:
+    """What the bootstrap sets up and the migrations grant, as the server holds it: both roles
+    (attributes, password hashes, settings, memberships), the database's owner and privileges,
+    the extensions, and who may do what in the schema."""
+    roles = [OWNER_ROLE, APP_ROLE]
+    with admin.admin_connection(server_url) as conn, conn.cursor(row_factory=dict_row) as by_name:
+        attributes = by_name.execute(
+            """SELECT r.rolname, r.rolsuper, r.rolinherit, r.rolcreaterole, r.rolcreatedb, r.rolcanlogin,
+                      r.rolreplication, r.rolbypassrls, a.rolpassword, r.rolconfig
+               FROM pg_roles r JOIN pg_authid a ON a.oid = r.oid
+               WHERE r.rolname = ANY(%s) ORDER BY r.rolname""",
+            [roles],
+        ).fetchall()
+        memberships = conn.execute(
+            """SELECT r.rolname, m.rolname FROM pg_auth_members a
+               JOIN pg_roles r ON r.oid = a.roleid JOIN pg_roles m ON m.oid = a.member
+               WHERE m.rolname = ANY(%s) ORDER BY 1, 2""",
+            [roles],
+        ).fetchall()
+        owner_and_privileges = conn.execute(
+            "SELECT pg_get_userbyid(datdba), datacl::text FROM pg_database WHERE datname = %s", [database]
+        ).fetchone()
+    with admin.admin_connection(with_database(server_url, database)) as conn:
+        extensions = conn.execute("SELECT extname, extversion FROM pg_extension ORDER BY 1").fetchall()
+        schema_privileges = conn.execute(
+            """SELECT c.relname, pg_get_userbyid(c.relowner), c.relacl::text FROM pg_class c
+               JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'public' ORDER BY 1"""
+        ).fetchall()
+        schema_privileges += conn.execute(
+            "SELECT nspname, pg_get_userbyid(nspowner), nspacl::text FROM pg_namespace WHERE nspname = 'public'"
+        ).fetchall()
+    return {
+        "roles": attributes,
+        "memberships": memberships,
+        "database": owner_and_privileges,
+        "extensions": extensions,
+        "schema privileges": schema_privileges,
+    }
+
+
 def test_bootstrap_runs_again_without_harm(server_url: str, template_urls: DatabaseUrls) -> None:
-    admin.bootstrap(server_url, database="bookshop_test_template")
+    """A second bootstrap (without passwords, as an operator reruns it) leaves all as it was."""
+    before = bootstrapped(server_url, TEMPLATE_DATABASE)
+    admin.bootstrap(server_url, database=TEMPLATE_DATABASE)
+    after = bootstrapped(server_url, TEMPLATE_DATABASE)
+
+    assert after == before
+    least_privilege = {
+        "rolsuper": False,
+        "rolinherit": True,
+        "rolcreaterole": False,
+        "rolcreatedb": False,
+        "rolcanlogin": True,
+        "rolreplication": False,
+        "rolbypassrls": False,
+    }
+    roles = {role["rolname"]: role for role in after["roles"]}
+    assert set(roles) == {OWNER_ROLE, APP_ROLE}
+    for name, role in roles.items():
+        assert {key: role[key] for key in least_privilege} == least_privilege, name
+        # And the same password hash as before (one set again gets a new salt): so the password
+        # still works, even on a server that trusts every login, where the connections below
+        # could not tell.
+        assert role["rolpassword"] is not None, f"{name} lost its password"
+    expected_settings = {f"{key}={value}" for key, value in admin.APP_ROLE_SETTINGS.items()}
+    assert set(roles[APP_ROLE]["rolconfig"]) == expected_settings
+    assert {tuple(row) for row in after["memberships"]} == {
+        (membership, APP_ROLE) for membership in admin.APP_ROLE_MEMBERSHIPS
+    }
+    assert after["database"][0] == OWNER_ROLE
+    assert set(admin.EXTENSIONS) <= {name for name, _ in after["extensions"]}
+    # Each role still logs in with its password and does its part: the owner owns the tables,
+    # the application role reads and writes them.
+    with psycopg.connect(template_urls.owner) as owner:
+        users_owner = owner.execute("SELECT pg_get_userbyid(relowner) FROM pg_class WHERE relname = 'users'")
+        assert users_owner.fetchone() == (OWNER_ROLE,)
+    with psycopg.connect(template_urls.app) as app:  # nothing it writes stays in the template
+        assert app.execute("SELECT current_user").fetchone() == (APP_ROLE,)
+        user_id = app.execute(
+            "INSERT INTO users (email, name) VALUES ('again@example.com', 'A') RETURNING id"
+        ).fetchone()
+        assert app.execute("SELECT count(*) FROM users WHERE id = %s", user_id).fetchone() == (1,)
+        app.rollback()
 
 
 def test_the_bootstrap_creates_the_extensions_migration_0001_declares() -> None:
