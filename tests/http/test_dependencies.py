@@ -1,10 +1,19 @@
 """The pool under pressure: 503 when no connection can be had, and no connection ever lost."""
 
 import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
-from tests.support.accounts import Account
-from tests.support.clients import Client, ClientFactory
+import asyncpg
+import msgspec
+
+from bookshop.app import create_app
+from bookshop.db.admin import APP_ROLE
+from bookshop.db.pool import Connection, Database
+from bookshop.settings import Settings
+from tests.support.accounts import Account, AccountFactory
+from tests.support.clients import ClientFactory, concurrent_client
 
 
 async def test_an_exhausted_pool_answers_503_with_retry_after(make_client: ClientFactory, customer: Account) -> None:
@@ -39,13 +48,78 @@ async def test_failed_requests_return_their_connection(
         assert (await client.get("/me", headers=customer.headers)).status_code == 200
 
 
-async def test_concurrent_requests_queue_for_a_small_pool(make_client: ClientFactory, customer: Account) -> None:
-    async with make_client(pool_min_size=1, pool_max_size=2, pool_acquire_timeout=5) as client:
-        responses: list[Any] = await asyncio.gather(*(client.get("/me", headers=customer.headers) for _ in range(30)))
-        assert {r.status_code for r in responses} == {200}
+class ConnectionDemand:
+    """Counts, through the app's Database, the requests that asked for a connection and have not
+    given it back yet (waiting for one or holding one), and those holding one: the most of each
+    at any moment."""
+
+    def __init__(self, database: Database) -> None:
+        self.asking = self.holding = self.most_asking = self.most_holding = 0
+        lend = database.connection
+
+        @asynccontextmanager
+        async def counted() -> AsyncIterator[Connection]:
+            self.asking += 1
+            self.most_asking = max(self.most_asking, self.asking)
+            try:
+                async with lend() as conn:
+                    self.holding += 1
+                    self.most_holding = max(self.most_holding, self.holding)
+                    try:
+                        yield conn
+                    finally:
+                        self.holding -= 1
+            finally:
+                self.asking -= 1
+
+        # transaction() borrows through connection() too, so this sees every request's borrowing.
+        database.connection = counted  # type: ignore[method-assign]
 
 
-async def test_the_client_sees_its_caller_only(client: Client, customer: Account, staff: Account) -> None:
+async def most_sessions_while(conn: asyncpg.Connection, role: str, running: "asyncio.Future[Any]") -> int:
+    """The most sessions of `role` the server had in this database at once while `running` ran,
+    as pg_stat_activity shows them (sampled as fast as the server answers)."""
+    most = 0
+    while True:
+        finished = running.done()
+        sessions = await conn.fetchval(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND usename = $1", role
+        )
+        most = max(most, sessions)
+        if finished:
+            return most
+
+
+async def test_concurrent_requests_queue_for_a_small_pool(
+    settings: Settings, make_account: AccountFactory, conn: asyncpg.Connection
+) -> None:
+    """Thirty requests at once on a pool of two: the ones without a connection wait their turn
+    (none is refused), each gets its own caller's answer, and the server never sees a third
+    connection of the service; afterwards every connection is back in the pool."""
+    max_size = 2
+    accounts: list[Account] = [await make_account() for _ in range(6)]
+    callers = accounts * 5
+    app = create_app(msgspec.structs.replace(settings, pool_min_size=1, pool_max_size=max_size, pool_acquire_timeout=5))
+    async with concurrent_client(app) as client:  # asserting after it: it wraps errors raised inside
+        pool = app.state.database.pool
+        demand = ConnectionDemand(app.state.database)
+        requests = asyncio.gather(*(client.get("/me", headers=account.headers) for account in callers))
+        most_sessions = await most_sessions_while(conn, APP_ROLE, requests)
+        responses = await requests
+        pool_size, idle_size = pool.get_size(), pool.get_idle_size()
+
+    assert [r.status_code for r in responses] == [200] * len(callers), [r.text for r in responses]
+    assert [r.json()["id"] for r in responses] == [str(account.user_id) for account in callers]
+    assert demand.most_asking > max_size, "the requests never had to wait for a connection"
+    assert demand.most_holding <= max_size
+    assert 1 <= most_sessions <= max_size, f"{most_sessions} sessions for a pool of {max_size}"
+    assert pool_size <= max_size
+    assert idle_size == pool_size, "a connection was not given back"
+
+
+async def test_the_client_sees_its_caller_only(settings: Settings, customer: Account, staff: Account) -> None:
     """Callers never bleed into each other when requests interleave on shared pooled connections."""
-    results = await asyncio.gather(*(client.get("/me", headers=account.headers) for account in [customer, staff] * 10))
+    async with concurrent_client(create_app(settings)) as client:
+        callers = [customer, staff] * 10
+        results = await asyncio.gather(*(client.get("/me", headers=account.headers) for account in callers))
     assert [r.json()["id"] for r in results] == [str(a.user_id) for a in [customer, staff] * 10]
