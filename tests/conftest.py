@@ -16,7 +16,7 @@ import shutil
 import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +35,7 @@ from bookshop.jobs.handlers import HANDLERS
 from bookshop.jobs.worker import Worker, WorkerOptions
 from bookshop.settings import Settings
 from tests.support.accounts import TEST_PEPPER, Account, AccountFactory
-from tests.support.clients import Client, ClientFactory
+from tests.support.clients import Client, ClientFactory, ConcurrentClient, ConcurrentClientFactory, concurrent_client
 from tests.support.databases import ROLE_PASSWORD, TEMPLATE_DATABASE, cloned_database, urls_for
 from tests.support.logs import LogLines
 from tests.support.waiting import wait_until
@@ -156,6 +156,16 @@ def make_client(settings: Settings) -> ClientFactory:
         app = create_app(msgspec.structs.replace(settings, **changes))
         async with AsyncTestClient(app=app) as client:
             yield client
+
+    return factory
+
+
+@pytest.fixture
+def make_concurrent_client(settings: Settings) -> ConcurrentClientFactory:
+    """As make_client, for requests that must really overlap: a concurrent_client."""
+
+    def factory(**changes: Any) -> AbstractAsyncContextManager[ConcurrentClient]:
+        return concurrent_client(create_app(msgspec.structs.replace(settings, **changes)))
 
     return factory
 

@@ -7,17 +7,20 @@ import asyncpg
 
 from tests.support.accounts import Account, AccountFactory
 from tests.support.bookings import VenueFactory, book
-from tests.support.clients import ClientFactory
+from tests.support.clients import ConcurrentClientFactory
 
 
 async def test_twenty_overlapping_attempts_at_once_make_exactly_one_booking(
-    make_client: ClientFactory, make_account: AccountFactory, make_venue: VenueFactory, conn: asyncpg.Connection
+    make_concurrent_client: ConcurrentClientFactory,
+    make_account: AccountFactory,
+    make_venue: VenueFactory,
+    conn: asyncpg.Connection,
 ) -> None:
     venue = await make_venue()
     customers: list[Account] = [await make_account() for _ in range(20)]
     # Every period contains 12:00-12:30, so any two overlap; no two are alike.
     periods = [(10 + n * 0.1, 12.5 + n * 0.1) for n in range(20)]
-    async with make_client(pool_max_size=20) as client:
+    async with make_concurrent_client(pool_max_size=20) as client:
         responses = await asyncio.gather(
             *(book(client, who, venue, starts, ends) for who, (starts, ends) in zip(customers, periods, strict=True))
         )
@@ -29,10 +32,14 @@ async def test_twenty_overlapping_attempts_at_once_make_exactly_one_booking(
 
 
 async def test_concurrent_cancel_and_confirm_of_one_booking_leave_one_consistent_state(
-    make_client: ClientFactory, customer: Account, staff: Account, make_venue: VenueFactory, conn: asyncpg.Connection
+    make_concurrent_client: ConcurrentClientFactory,
+    customer: Account,
+    staff: Account,
+    make_venue: VenueFactory,
+    conn: asyncpg.Connection,
 ) -> None:
     venue = await make_venue()
-    async with make_client(pool_max_size=8) as client:
+    async with make_concurrent_client(pool_max_size=8) as client:
         booking = (await book(client, customer, venue, 9, 10)).json()
         path = f"/bookings/{booking['id']}"
         responses = await asyncio.gather(

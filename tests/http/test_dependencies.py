@@ -6,14 +6,11 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import asyncpg
-import msgspec
 
-from bookshop.app import create_app
 from bookshop.db.admin import APP_ROLE
 from bookshop.db.pool import Connection, Database
-from bookshop.settings import Settings
 from tests.support.accounts import Account, AccountFactory
-from tests.support.clients import ClientFactory, concurrent_client
+from tests.support.clients import ClientFactory, ConcurrentClientFactory
 
 
 async def test_an_exhausted_pool_answers_503_with_retry_after(make_client: ClientFactory, customer: Account) -> None:
@@ -91,7 +88,7 @@ async def most_sessions_while(conn: asyncpg.Connection, role: str, running: "asy
 
 
 async def test_concurrent_requests_queue_for_a_small_pool(
-    settings: Settings, make_account: AccountFactory, conn: asyncpg.Connection
+    make_concurrent_client: ConcurrentClientFactory, make_account: AccountFactory, conn: asyncpg.Connection
 ) -> None:
     """Thirty requests at once on a pool of two: the ones without a connection wait their turn
     (none is refused), each gets its own caller's answer, and the server never sees a third
@@ -99,10 +96,9 @@ async def test_concurrent_requests_queue_for_a_small_pool(
     max_size = 2
     accounts: list[Account] = [await make_account() for _ in range(6)]
     callers = accounts * 5
-    app = create_app(msgspec.structs.replace(settings, pool_min_size=1, pool_max_size=max_size, pool_acquire_timeout=5))
-    async with concurrent_client(app) as client:  # asserting after it: it wraps errors raised inside
-        pool = app.state.database.pool
-        demand = ConnectionDemand(app.state.database)
+    async with make_concurrent_client(pool_min_size=1, pool_max_size=max_size, pool_acquire_timeout=5) as client:
+        pool = client.app.state.database.pool
+        demand = ConnectionDemand(client.app.state.database)
         requests = asyncio.gather(*(client.get("/me", headers=account.headers) for account in callers))
         most_sessions = await most_sessions_while(conn, APP_ROLE, requests)
         responses = await requests
@@ -117,9 +113,11 @@ async def test_concurrent_requests_queue_for_a_small_pool(
     assert idle_size == pool_size, "a connection was not given back"
 
 
-async def test_the_client_sees_its_caller_only(settings: Settings, customer: Account, staff: Account) -> None:
+async def test_the_client_sees_its_caller_only(
+    make_concurrent_client: ConcurrentClientFactory, customer: Account, staff: Account
+) -> None:
     """Callers never bleed into each other when requests interleave on shared pooled connections."""
-    async with concurrent_client(create_app(settings)) as client:
+    async with make_concurrent_client() as client:
         callers = [customer, staff] * 10
         results = await asyncio.gather(*(client.get("/me", headers=account.headers) for account in callers))
     assert [r.json()["id"] for r in results] == [str(a.user_id) for a in [customer, staff] * 10]

@@ -6,16 +6,19 @@ from collections import Counter
 import asyncpg
 
 from tests.support.accounts import Account, AccountFactory
-from tests.support.clients import ClientFactory
+from tests.support.clients import ConcurrentClientFactory
 from tests.support.orders import BookFactory, key_headers, order_body, stock_of
 
 
 async def test_fifty_buyers_for_ten_copies_make_exactly_ten_orders(
-    make_client: ClientFactory, make_account: AccountFactory, make_book: BookFactory, conn: asyncpg.Connection
+    make_concurrent_client: ConcurrentClientFactory,
+    make_account: AccountFactory,
+    make_book: BookFactory,
+    conn: asyncpg.Connection,
 ) -> None:
     buyers: list[Account] = [await make_account() for _ in range(50)]
     book = await make_book(stock=10)
-    async with make_client(pool_max_size=16) as client:
+    async with make_concurrent_client(pool_max_size=16) as client:
         responses = await asyncio.gather(
             *(client.post("/orders", json=order_body((book, 1)), headers=key_headers(buyer)) for buyer in buyers)
         )
@@ -27,11 +30,11 @@ async def test_fifty_buyers_for_ten_copies_make_exactly_ten_orders(
 
 
 async def test_one_key_sent_ten_times_at_once_makes_one_order(
-    make_client: ClientFactory, customer: Account, make_book: BookFactory, conn: asyncpg.Connection
+    make_concurrent_client: ConcurrentClientFactory, customer: Account, make_book: BookFactory, conn: asyncpg.Connection
 ) -> None:
     book = await make_book(stock=100)
     headers = key_headers(customer, "double-click")
-    async with make_client(pool_max_size=16) as client:
+    async with make_concurrent_client(pool_max_size=16) as client:
         responses = await asyncio.gather(
             *(client.post("/orders", json=order_body((book, 2)), headers=headers) for _ in range(10))
         )
@@ -43,11 +46,11 @@ async def test_one_key_sent_ten_times_at_once_makes_one_order(
 
 
 async def test_concurrent_cancels_restock_once(
-    make_client: ClientFactory, customer: Account, make_book: BookFactory
+    make_concurrent_client: ConcurrentClientFactory, customer: Account, make_book: BookFactory
 ) -> None:
     first = await make_book(stock=10)
     second = await make_book(stock=10)
-    async with make_client(pool_max_size=16) as client:
+    async with make_concurrent_client(pool_max_size=16) as client:
         placed = await client.post("/orders", json=order_body((first, 4), (second, 3)), headers=key_headers(customer))
         order_id = placed.json()["id"]
         responses = await asyncio.gather(
@@ -58,12 +61,12 @@ async def test_concurrent_cancels_restock_once(
 
 
 async def test_orders_sharing_books_in_opposite_orders_do_not_deadlock(
-    make_client: ClientFactory, make_account: AccountFactory, make_book: BookFactory
+    make_concurrent_client: ConcurrentClientFactory, make_account: AccountFactory, make_book: BookFactory
 ) -> None:
     buyers: list[Account] = [await make_account() for _ in range(20)]
     one = await make_book(stock=1000)
     two = await make_book(stock=1000)
-    async with make_client(pool_max_size=16) as client:
+    async with make_concurrent_client(pool_max_size=16) as client:
         responses = await asyncio.gather(
             *(
                 client.post(

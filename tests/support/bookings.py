@@ -4,8 +4,9 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import httpx
+
 from tests.support.accounts import Account
-from tests.support.clients import Client
 
 # make_venue's factory: `await make_venue(latitude=52.52, longitude=13.405, **venue_fields)`.
 VenueFactory = Callable[..., Awaitable[dict[str, Any]]]
@@ -26,7 +27,7 @@ def booking_body(starts: float, ends: float, amount: str = "100.00") -> dict[str
     return {"starts_at": at(starts), "ends_at": at(ends), "amount": amount}
 
 
-async def book(client: Client, account: Account, venue: dict[str, Any], starts: float, ends: float) -> Any:
+async def book(client: httpx.AsyncClient, account: Account, venue: dict[str, Any], starts: float, ends: float) -> Any:
     return await client.post(
         f"/venues/{venue['id']}/bookings", json=booking_body(starts, ends), headers=account.headers
     )

@@ -4,8 +4,9 @@ import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import httpx
+
 from tests.support.accounts import Account
-from tests.support.clients import Client
 
 # make_book's factory: `await make_book(stock=3, price="10.00", **book_fields)`.
 BookFactory = Callable[..., Awaitable[dict[str, Any]]]
@@ -19,7 +20,7 @@ def key_headers(account: Account, key: str | None = None) -> dict[str, str]:
     return {**account.headers, "Idempotency-Key": key or uuid.uuid4().hex}
 
 
-async def stock_of(client: Client, book: dict[str, Any]) -> int:
+async def stock_of(client: httpx.AsyncClient, book: dict[str, Any]) -> int:
     response = await client.get(f"/books/{book['id']}")
     assert response.status_code == 200, response.text
     stock: int = response.json()["stock"]
