@@ -5,8 +5,8 @@ import uuid
 import asyncpg
 
 from bookshop.db.urls import DatabaseUrls, yoyo_url
-from tests.conftest import urls_for
 from tests.support.cli import run
+from tests.support.databases import urls_for
 
 
 def test_db_url_for_each_role_and_psql(cli_env: dict[str, str], database_urls: DatabaseUrls) -> None:

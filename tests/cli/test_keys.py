@@ -1,7 +1,7 @@
 """`bookshop keys create`: a working key, printed once."""
 
-from tests.conftest import ClientFactory
 from tests.support.cli import run
+from tests.support.clients import ClientFactory
 
 
 async def test_keys_create_prints_a_working_key_once(cli_env: dict[str, str], make_client: ClientFactory) -> None:

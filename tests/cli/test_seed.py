@@ -3,8 +3,8 @@ contexts: tests/catalog, tests/bookings and tests/orders.)"""
 
 from pathlib import Path
 
-from tests.conftest import ClientFactory
 from tests.support.cli import run
+from tests.support.clients import ClientFactory
 
 
 async def test_seed_demo_writes_working_keys_and_runs_once(
