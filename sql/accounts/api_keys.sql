@@ -31,8 +31,25 @@ WHERE user_id = :user_id
 ORDER BY id DESC;
 
 -- name: revoke_api_key(id, user_id)^
--- Revokes one of the user's keys (keeping the first revocation time); no row if not theirs.
-UPDATE api_keys
-SET revoked_at = coalesce(revoked_at, now())
-WHERE id = :id AND user_id = :user_id
-RETURNING id, prefix, name, last_used_at, revoked_at, created_at;
+-- Revokes one of the user's keys (keeping the first revocation time); no row if not theirs, or
+-- if it is their last live key, which would leave them no way in but the CLI (revoking a
+-- revoked key again is allowed). Race-free as the admin rule in users.sql: revoking a live key
+-- first locks the user's live keys FOR UPDATE in id order (api_keys_user_id_idx) up to one that
+-- stays, so two revocations of a user's two keys take turns on the key with the lower id, and
+-- the second, re-reading its locked rows at their latest version, finds the other key revoked
+-- and is refused. The live CTE runs only when the key is live.
+WITH live AS (
+    SELECT id FROM api_keys WHERE user_id = :user_id AND revoked_at IS NULL ORDER BY id FOR UPDATE
+)
+UPDATE api_keys AS k
+SET revoked_at = coalesce(k.revoked_at, now())
+WHERE k.id = :id AND k.user_id = :user_id
+  AND CASE WHEN k.revoked_at IS NULL THEN EXISTS (SELECT 1 FROM live WHERE live.id <> k.id) ELSE true END
+RETURNING k.id, k.prefix, k.name, k.last_used_at, k.revoked_at, k.created_at;
+
+-- name: get_api_key(id, user_id)^
+-- One of the user's keys, to tell a refused revocation (409) from a key that is not theirs
+-- (404); api_keys_pkey.
+SELECT id, prefix, name, last_used_at, revoked_at, created_at
+FROM api_keys
+WHERE id = :id AND user_id = :user_id;

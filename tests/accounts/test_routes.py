@@ -40,7 +40,7 @@ async def test_registering_returns_the_user_and_a_working_key_shown_once(client:
 async def test_an_email_taken_in_any_case_is_a_409_naming_the_conflict(client: Client) -> None:
     assert (await register(client, "taken@example.com")).status_code == 201
     body = assert_problem(await register(client, "TAKEN@example.COM"), 409)
-    assert body["constraint"] == "users_email_live_key"
+    assert body["constraint"] == "users_email_key_live_key"
     assert "taken@example.com" in body["detail"]
     assert "INSERT" not in body["detail"]
 
@@ -138,7 +138,7 @@ async def test_soft_delete_frees_the_email_and_restore_reports_a_taken_one(
     assert again.status_code == 201, again.text
 
     body = assert_problem(await client.post(f"/users/{customer.user_id}/restore", headers=staff.headers), 409)
-    assert body["constraint"] == "users_email_live_key"
+    assert body["constraint"] == "users_email_key_live_key"
 
     await client.delete(f"/users/{again.json()['user']['id']}", headers=staff.headers)
     restored = await client.post(f"/users/{customer.user_id}/restore", headers=staff.headers)

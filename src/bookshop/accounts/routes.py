@@ -11,6 +11,7 @@ from litestar.params import FromPath, FromQuery, JSONBody, PathParameter, QueryP
 
 from bookshop.accounts import service
 from bookshop.accounts.schemas import (
+    MAX_DOCUMENT_BYTES,
     ApiKey,
     ApiKeyCreate,
     Deactivated,
@@ -24,11 +25,12 @@ from bookshop.accounts.schemas import (
     UserCreate,
     UserSettings,
     UserUpdate,
+    check_document,
 )
 from bookshop.db.pool import act_as
 from bookshop.http.auth import provide_optional_caller, require_account_access, require_admin
 from bookshop.http.dependencies import Admin, CurrentCaller, Db, OptionalCaller, Staff
-from bookshop.http.errors import field_error, found
+from bookshop.http.errors import ProblemError, field_error, found
 from bookshop.http.pagination import Page, PageParams, provide_page_params
 from bookshop.http.responses import created_or_replaced
 
@@ -45,15 +47,30 @@ def _pepper(request: Request[Any, Any, Any]) -> str:
 
 
 def _parse_prefers(raw: str | None) -> dict[str, Any] | None:
+    """The preferences filter: a JSON object within the bounds preferences themselves have."""
     if raw is None:
         return None
+    if len(raw.encode()) > MAX_DOCUMENT_BYTES:
+        raise field_error("prefers", f"Longer than {MAX_DOCUMENT_BYTES:,} bytes")
     try:
         value = msgspec.json.decode(raw)
-    except msgspec.DecodeError:
+    except (msgspec.DecodeError, RecursionError):
         value = None
     if not isinstance(value, dict):
         raise field_error("prefers", "Expected a JSON object")
+    try:
+        check_document(value, field="prefers")
+    except ValueError as error:
+        raise field_error("prefers", str(error)) from None
     return value
+
+
+def _last_admin(user_id: UUID) -> ProblemError:
+    return ProblemError(
+        409,
+        "last-admin",
+        detail=f"User {user_id} is the last active admin: make another user an admin first.",
+    )
 
 
 class UserController(Controller):
@@ -124,13 +141,24 @@ class AccountController(Controller):
     ) -> User:
         if data.role is not msgspec.UNSET or data.is_active is not msgspec.UNSET:
             require_admin(caller)
-        async with db.transaction() as conn:
-            return found(await service.update_user(conn, user_id=user_id, changes=data), f"No user {user_id}.")
+        try:
+            async with db.transaction() as conn:
+                user = await service.update_user(conn, user_id=user_id, changes=data)
+        except service.LastAdmin:
+            raise _last_admin(user_id) from None
+        return found(user, f"No user {user_id}.")
 
-    @delete("/", summary="Soft-delete a user: gone from reads, email free again, restorable.")
+    @delete(
+        "/",
+        summary="Soft-delete a user: gone from reads, email free again, restorable; 409 for the last active admin.",
+    )
     async def delete_user(self, db: Db, caller: CurrentCaller, user_id: FromPath[UUID]) -> None:
-        async with db.transaction() as conn:
-            found(await service.soft_delete_user(conn, user_id=user_id), f"No user {user_id}.")
+        try:
+            async with db.transaction() as conn:
+                deleted = await service.soft_delete_user(conn, user_id=user_id)
+        except service.LastAdmin:
+            raise _last_admin(user_id) from None
+        found(deleted, f"No user {user_id}.")
 
     @get("/profile", summary="A user's profile.")
     async def get_profile(self, db: Db, caller: CurrentCaller, user_id: FromPath[UUID]) -> Profile:
@@ -205,10 +233,21 @@ class MeController(Controller):
         async with db.transaction(caller) as conn:
             return await service.issue_api_key(conn, user_id=caller.user_id, name=name, pepper=_pepper(request))
 
-    @delete("/api-keys/{key_id:uuid}", status_code=200, summary="Revoke one of the caller's keys; it fails at once.")
+    @delete(
+        "/api-keys/{key_id:uuid}",
+        status_code=200,
+        summary="Revoke one of the caller's keys; it fails at once. 409 for the caller's last live key.",
+    )
     async def revoke_key(self, db: Db, caller: CurrentCaller, key_id: FromPath[UUID]) -> ApiKey:
-        async with db.transaction(caller) as conn:
-            revoked = await service.revoke_api_key(conn, user_id=caller.user_id, key_id=key_id)
+        try:
+            async with db.transaction(caller) as conn:
+                revoked = await service.revoke_api_key(conn, user_id=caller.user_id, key_id=key_id)
+        except service.LastApiKey:
+            raise ProblemError(
+                409,
+                "last-api-key",
+                detail=f"API key {key_id} is your last live key: issue another before revoking it.",
+            ) from None
         return found(revoked, f"You have no API key {key_id}.")
 
 

@@ -6,6 +6,8 @@ from uuid import UUID
 
 import msgspec
 
+from bookshop.http.bodies import check_json_document
+
 Role = Literal["customer", "staff", "admin"]
 STAFF_ROLES: frozenset[str] = frozenset({"staff", "admin"})
 
@@ -18,12 +20,25 @@ Bio = Annotated[str, msgspec.Meta(max_length=500)]
 SettingKey = Annotated[str, msgspec.Meta(pattern=r"^[a-z][a-z0-9_.-]{0,63}$")]
 KeyName = Annotated[str, msgspec.Meta(max_length=100)]
 
+# What one user's preferences, or one setting's value, may hold: 16 KiB as compact JSON, 16
+# levels deep. The database bounds them too (migration 0019), on their jsonb text form.
+MAX_DOCUMENT_BYTES = 16 * 1024
+MAX_DOCUMENT_DEPTH = 16
+
+
+def check_document(value: Any, *, field: str) -> None:
+    """ValueError naming `field` for a document past the bounds above."""
+    check_json_document(value, field=field, max_depth=MAX_DOCUMENT_DEPTH, max_bytes=MAX_DOCUMENT_BYTES)
+
 
 class UserCreate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     email: Email
     name: Name
     role: Role = "customer"
     preferences: dict[str, Any] = msgspec.field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        check_document(self.preferences, field="preferences")
 
 
 class UserUpdate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -34,6 +49,10 @@ class UserUpdate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     preferences: dict[str, Any] | msgspec.UnsetType = msgspec.UNSET
     role: Role | msgspec.UnsetType = msgspec.UNSET
     is_active: bool | msgspec.UnsetType = msgspec.UNSET
+
+    def __post_init__(self) -> None:
+        if self.preferences is not msgspec.UNSET:
+            check_document(self.preferences, field="preferences")
 
 
 class User(msgspec.Struct, kw_only=True):
@@ -92,6 +111,9 @@ class Profile(msgspec.Struct, kw_only=True):
 
 class SettingIn(msgspec.Struct, forbid_unknown_fields=True):
     value: Any
+
+    def __post_init__(self) -> None:
+        check_document(self.value, field="value")
 
 
 class Setting(msgspec.Struct, kw_only=True):

@@ -5,7 +5,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
+import msgspec
+
 from bookshop.accounts import api_keys
+from bookshop.accounts.emails import email_key
 from bookshop.accounts.schemas import ApiKey, Caller, IssuedApiKey, Profile, Role, Setting, User, UserUpdate
 from bookshop.db.params import update_params
 from bookshop.db.pool import Connection, act_as
@@ -19,10 +22,20 @@ q = queries.accounts
 TOUCH_INTERVAL = timedelta(minutes=1)
 
 
+class LastAdmin(Exception):
+    """The change would delete, deactivate or demote the last live, active admin."""
+
+
+class LastApiKey(Exception):
+    """The key is its owner's last live one: revoking it would lock them out."""
+
+
 async def create_user(
     conn: Connection, *, email: str, name: str, role: Role = "customer", preferences: dict[str, Any] | None = None
 ) -> User:
-    row = await q.create_user(conn, email=email, name=name, role=role, preferences=preferences or {})
+    row = await q.create_user(
+        conn, email=email, email_key=email_key(email), name=name, role=role, preferences=preferences or {}
+    )
     return User(**row)
 
 
@@ -32,17 +45,39 @@ async def get_user(conn: Connection, *, user_id: UUID) -> User | None:
 
 
 async def get_user_by_email(conn: Connection, *, email: str) -> User | None:
-    row = await q.get_user_by_email(conn, email=email)
+    """The live user with this email in any case or look-alike form (by its email_key)."""
+    row = await q.get_user_by_email(conn, email_key=email_key(email))
     return None if row is None else User(**row)
 
 
 async def update_user(conn: Connection, *, user_id: UUID, changes: UserUpdate) -> User | None:
-    row = await q.update_user(conn, id=user_id, **update_params(changes))
-    return None if row is None else User(**row)
+    """The changed user; None when there is no such live user.
+
+    Raises LastAdmin when the change would deactivate or demote the last live, active admin.
+    """
+    params = update_params(changes)
+    new_key = None if changes.email is msgspec.UNSET else email_key(changes.email)
+    row = await q.update_user(conn, id=user_id, email_key=new_key, **params)
+    if row is None:
+        await _refused_or_missing(conn, user_id=user_id)
+        return None
+    return User(**row)
 
 
 async def soft_delete_user(conn: Connection, *, user_id: UUID) -> bool:
-    return await q.soft_delete_user(conn, id=user_id) is not None
+    """Whether a live user was deleted. Raises LastAdmin for the last live, active admin."""
+    if await q.soft_delete_user(conn, id=user_id) is not None:
+        return True
+    await _refused_or_missing(conn, user_id=user_id)
+    return False
+
+
+async def _refused_or_missing(conn: Connection, *, user_id: UUID) -> None:
+    """After a change to a user found no row: raises LastAdmin when the user is live, so the
+    admin rule refused it. This statement sees what committed since the change's (which waited
+    for the admins' locks), so a user deleted meanwhile reads as missing, not as refused."""
+    if await q.get_user(conn, id=user_id) is not None:
+        raise LastAdmin
 
 
 async def restore_user(conn: Connection, *, user_id: UUID) -> User | None:
@@ -124,8 +159,16 @@ async def list_api_keys(conn: Connection, *, user_id: UUID) -> list[ApiKey]:
 
 
 async def revoke_api_key(conn: Connection, *, user_id: UUID, key_id: UUID) -> ApiKey | None:
+    """The revoked key; None when the user has no such key (or may not see it).
+
+    Raises LastApiKey when it is the user's last live key.
+    """
     row = await q.revoke_api_key(conn, id=key_id, user_id=user_id)
-    return None if row is None else ApiKey(**row)
+    if row is not None:
+        return ApiKey(**row)
+    if await q.get_api_key(conn, id=key_id, user_id=user_id) is not None:
+        raise LastApiKey
+    return None
 
 
 class InactiveAccount(Exception):

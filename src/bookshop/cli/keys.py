@@ -25,7 +25,7 @@ def keys_create(settings: Settings, args: argparse.Namespace) -> int:
     dsn = resolve_database_urls(settings).app
     role: Role = args.role
 
-    async def work(conn: Any) -> str:
+    async def work(conn: Any) -> str | None:
         async with conn.transaction():
             user = await service.get_user_by_email(conn, email=args.email)
             if user is None:
@@ -33,13 +33,19 @@ def keys_create(settings: Settings, args: argparse.Namespace) -> int:
                 user = await service.create_user(conn, email=args.email, name=name, role=role)
                 console.print(f"created {role} {args.email}")
             elif user.role != role:
-                await service.update_user(conn, user_id=user.id, changes=UserUpdate(role=role))
+                try:
+                    await service.update_user(conn, user_id=user.id, changes=UserUpdate(role=role))
+                except service.LastAdmin:
+                    return None
                 console.print(f"changed the role of {args.email} from {user.role} to {role}")
             await act_as(conn, user_id=user.id, role=role)  # api_keys is private: act as its owner
             issued = await service.issue_api_key(conn, user_id=user.id, name=args.name, pepper=settings.api_key_pepper)
         return issued.key
 
     key = run_with_connection(settings, dsn, work)
+    if key is None:
+        console.print(f"[red]{args.email} is the last active admin[/red]: make another user an admin first")
+        return 1
     console.print("the new API key (shown once; only its hash is stored):")
     print(key)
     return 0
