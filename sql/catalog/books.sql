@@ -1,12 +1,46 @@
 -- Books: detail in one round trip, keyset and offset listings, staff writes, soft delete.
 
 -- name: create_book(slug, isbn, title, subtitle, description, author_id, price, stock, is_published, published_at, metadata)$
--- Adds a book; books_slug_live_key and books_isbn_key refuse duplicates, the foreign key an
--- unknown author.
+-- Adds a book under the slug given; books_slug_live_key and books_isbn_key refuse duplicates,
+-- the foreign key an unknown author. A published book without published_at is published now.
 INSERT INTO books (slug, isbn, title, subtitle, description, author_id, price, stock, is_published, published_at,
                    metadata)
-VALUES (:slug, :isbn, :title, :subtitle, :description, :author_id, :price, :stock, :is_published, :published_at,
-        :metadata)
+VALUES (:slug, :isbn, :title, :subtitle, :description, :author_id, :price, :stock, :is_published,
+        coalesce(:published_at, CASE WHEN :is_published::boolean THEN now() END), :metadata)
+RETURNING id;
+
+-- name: create_book_with_derived_slug(base, isbn, title, subtitle, description, author_id, price, stock, is_published, published_at, metadata)$
+-- Adds a book under the first free slug of :base, :base-2, ... :base-100, then :base-<the last 8
+-- hex digits of its id>; with no :base (a title with no ASCII letter or digit), book-<those 8>.
+-- Each candidate is one probe of books_slug_live_key. Two creators may pick the same free slug
+-- at once: the second waits for the first at the unique index and, once it committed, gets no
+-- row (ON CONFLICT DO NOTHING on that index alone; an ISBN or author still fails as in
+-- create_book), and the service runs this again, its new snapshot seeing the first's slug.
+WITH new AS (
+    SELECT uuid_v7() AS id
+), named AS (
+    SELECT new.id, coalesce(:base::text, 'book-' || right(replace(new.id::text, '-', ''), 8)) AS base,
+           right(replace(new.id::text, '-', ''), 8) AS tail
+    FROM new
+), candidate AS (
+    SELECT c.slug
+    FROM named,
+         LATERAL (
+             SELECT n, CASE WHEN n = 1 THEN named.base WHEN n <= 100 THEN named.base || '-' || n
+                            ELSE named.base || '-' || named.tail END AS slug
+             FROM generate_series(1, 101) AS n
+         ) AS c
+    WHERE NOT EXISTS (SELECT 1 FROM books AS b WHERE b.slug = c.slug AND b.deleted_at IS NULL)
+    ORDER BY c.n
+    LIMIT 1
+)
+INSERT INTO books (id, slug, isbn, title, subtitle, description, author_id, price, stock, is_published, published_at,
+                   metadata)
+SELECT named.id, candidate.slug, :isbn::text, :title::text, :subtitle::text, :description::text, :author_id::uuid,
+       :price::numeric, :stock::integer, :is_published::boolean,
+       coalesce(:published_at::timestamptz, CASE WHEN :is_published::boolean THEN now() END), :metadata::jsonb
+FROM named, candidate
+ON CONFLICT (slug) WHERE deleted_at IS NULL DO NOTHING
 RETURNING id;
 
 -- name: get_book_detail(id, slug)^

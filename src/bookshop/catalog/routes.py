@@ -21,10 +21,10 @@ from bookshop.catalog.schemas import (
     AuthorStat,
     AuthorUpdate,
     Book,
-    BookIn,
     BookItem,
     BookTagsIn,
     BookUpdate,
+    NewBook,
     Review,
     ReviewIn,
     SearchPage,
@@ -33,7 +33,7 @@ from bookshop.catalog.schemas import (
 )
 from bookshop.http.auth import provide_optional_caller
 from bookshop.http.dependencies import CurrentCaller, Db, OptionalCaller, Staff
-from bookshop.http.errors import field_error, found
+from bookshop.http.errors import ProblemError, field_error, found
 from bookshop.http.pagination import (
     Keyset,
     KeysetPage,
@@ -214,11 +214,20 @@ class BookController(Controller):
         visible = book if book and (book.is_published or (caller and caller.is_staff)) else None
         return found(visible, f"No book {id_or_slug}.")
 
-    @post("/", summary="Add a book (staff).")
-    async def create_book(self, db: Db, staff: Staff, data: JSONBody[BookIn]) -> Book:
-        async with db.transaction() as conn:
-            book_id = await service.create_book(conn, book=data)
-            book = await service.get_book(conn, book_id=book_id)
+    @post(
+        "/",
+        summary="Add a book (staff). Without a slug, one is made from the title; a published book without"
+        " published_at is published now.",
+    )
+    async def create_book(self, db: Db, staff: Staff, data: JSONBody[NewBook]) -> Book:
+        try:
+            async with db.transaction() as conn:
+                book_id = await service.create_book(conn, book=data)
+                book = await service.get_book(conn, book_id=book_id)
+        except service.NoFreeSlug:
+            raise ProblemError(
+                409, "no-free-slug", detail="Other books took every slug tried for this title: give a slug."
+            ) from None
         assert book is not None
         return book
 

@@ -91,8 +91,12 @@ class RatingSummary(msgspec.Struct):
     average: float | None
 
 
-class BookIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
-    slug: Slug
+class NewBook(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """A book as POST /books takes it. Without a slug, one is made from the title (unique among
+    live books: `-2`, `-3`... when taken); a published book without published_at is published
+    at the time it is created."""
+
+    slug: Slug | None = None
     title: Title
     author_id: UUID
     price: Decimal
@@ -106,8 +110,19 @@ class BookIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
 
     def __post_init__(self) -> None:
         _check_price(self.price)
-        _check_slug(self.slug)
+        if self.slug is not None:
+            _check_slug(self.slug)
         _check_metadata(self.metadata)
+
+
+class BookIn(NewBook, kw_only=True):
+    """A book in full: its slug given, and published_at for a published book. What an import
+    row is (importer.BookRow)."""
+
+    slug: Slug
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
         if self.is_published and self.published_at is None:
             raise ValueError("`published_at` is required for a published book")
 

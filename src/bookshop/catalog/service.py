@@ -1,5 +1,7 @@
 """The catalog context's operations over sql/catalog/: authors, books, tags and reviews."""
 
+import re
+import unicodedata
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -8,14 +10,15 @@ from uuid import UUID
 import msgspec
 
 from bookshop.catalog.schemas import (
+    RESERVED_SLUGS,
     Author,
     AuthorMatch,
     AuthorStat,
     AuthorUpdate,
     Book,
-    BookIn,
     BookItem,
     BookUpdate,
+    NewBook,
     Review,
     SearchHit,
     Tag,
@@ -59,22 +62,67 @@ async def author_stats(conn: Connection, *, limit: int) -> list[AuthorStat]:
     return [AuthorStat(**row) async for row in q.author_stats(conn, limit=limit)]
 
 
-async def create_book(conn: Connection, *, book: BookIn) -> UUID:
-    book_id: UUID = await q.create_book(
-        conn,
-        slug=book.slug,
-        isbn=book.isbn,
-        title=book.title,
-        subtitle=book.subtitle,
-        description=book.description,
-        author_id=book.author_id,
-        price=book.price,
-        stock=book.stock,
-        is_published=book.is_published,
-        published_at=book.published_at,
-        metadata=book.metadata,
-    )
-    return book_id
+# Room for the longest suffix create_book_with_derived_slug adds ("-" and 8 hex digits).
+SLUG_BASE_MAX = 200 - 9
+# Letters NFKD does not take apart into a base letter and marks, spelled as their readers do.
+_SPELLED = str.maketrans(
+    {"ß": "ss", "æ": "ae", "œ": "oe", "ø": "o", "đ": "d", "ð": "d", "ł": "l", "þ": "th", "\u0131": "i"}
+)
+_APOSTROPHES = re.compile("['\u2019]")
+_WORD = re.compile(r"[a-z0-9]+")
+
+
+def slugify(title: str) -> str | None:
+    """A slug made from a title: its ASCII words, lower case, joined by '-'. Accented letters
+    lose their marks (NFKD), a few others are spelled out (ß as ss), and what has no ASCII
+    form is dropped; words are kept whole up to SLUG_BASE_MAX characters. None when no word
+    is left (the database then names the book book-<part of its id>). Never a reserved slug."""
+    spelled = unicodedata.normalize("NFKD", title.lower().translate(_SPELLED))
+    ascii_only = _APOSTROPHES.sub("", spelled).encode("ascii", "ignore").decode()
+    slug = ""
+    for word in _WORD.findall(ascii_only):
+        longer = f"{slug}-{word}" if slug else word[:SLUG_BASE_MAX]
+        if len(longer) > SLUG_BASE_MAX:
+            break
+        slug = longer
+    if slug in RESERVED_SLUGS:
+        slug = f"{slug}-book"
+    return slug or None
+
+
+class NoFreeSlug(Exception):
+    """Every try at a slug made from the title lost a race to another book's."""
+
+
+# Each try that finds no row lost a race to a creator that committed meanwhile, and the next
+# sees that one's slug; this many losses in a row would take as many racing creators.
+SLUG_TRIES = 10
+
+
+async def create_book(conn: Connection, *, book: NewBook) -> UUID:
+    """Adds a book; its id. Without a slug, one is made from the title and is unique among live
+    books; raises NoFreeSlug if that failed SLUG_TRIES times (see the query)."""
+    fields = {
+        "isbn": book.isbn,
+        "title": book.title,
+        "subtitle": book.subtitle,
+        "description": book.description,
+        "author_id": book.author_id,
+        "price": book.price,
+        "stock": book.stock,
+        "is_published": book.is_published,
+        "published_at": book.published_at,
+        "metadata": book.metadata,
+    }
+    if book.slug is not None:
+        book_id: UUID = await q.create_book(conn, slug=book.slug, **fields)
+        return book_id
+    base = slugify(book.title)
+    for _ in range(SLUG_TRIES):
+        derived: UUID | None = await q.create_book_with_derived_slug(conn, base=base, **fields)
+        if derived is not None:
+            return derived
+    raise NoFreeSlug
 
 
 async def get_book(conn: Connection, *, book_id: UUID | None = None, slug: str | None = None) -> Book | None:
