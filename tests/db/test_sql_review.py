@@ -9,6 +9,7 @@ import pytest
 from bookshop.db import named_queries
 from bookshop.db.named_queries import all_queries, find
 from bookshop.db.sql_review import UsageError, parse_values, psql_quote
+from bookshop.paths import PROJECT_ROOT
 from tests.support.cli import run
 
 PSQL = "/usr/bin/psql"
@@ -38,7 +39,9 @@ def test_show_prints_the_query_as_written(cli_env: dict[str, str]) -> None:
     query = find("accounts.get_user")
     assert shown.stdout.strip() == query.text
     assert shown.stdout.startswith("-- name: get_user(id)^\n-- One live user by id.\n")
-    assert "sql/accounts/users.sql:10" in shown.stderr
+    lines = (PROJECT_ROOT / "sql/accounts/users.sql").read_text().splitlines()
+    line = lines.index("-- name: get_user(id)^") + 1
+    assert f"sql/accounts/users.sql:{line}" in shown.stderr
     unknown = run("sql", "show", "no_such_query", env=cli_env)
     assert unknown.returncode == 2
     assert "no query named no_such_query" in unknown.stderr
@@ -125,7 +128,7 @@ async def test_explain_analyze_binds_values_and_rolls_back(cli_env: dict[str, st
     assert "rolled back" in explained.stderr
     assert await conn.fetchval("SELECT deleted_at FROM users WHERE id = $1", user) is None
     # A value is bound, never spliced into the text: this one would be an injection otherwise.
-    hostile = run("sql", "explain", "accounts.get_user_by_email", "email=x' OR true --", "--analyze", env=cli_env)
+    hostile = run("sql", "explain", "accounts.get_user_by_email", "email_key=x' OR true --", "--analyze", env=cli_env)
     assert hostile.returncode == 0, hostile.stderr
     assert "rows=0" in hostile.stdout
 
