@@ -1,15 +1,41 @@
 -- Bookings: made by customers, moved through their states by their owner or staff, counted
 -- for revenue. Periods are [starts_at, ends_at) tstzranges; timestamps come back in UTC.
 
--- name: create_booking(venue_id, user_id, starts_at, ends_at, amount)$
--- Books the venue for [starts_at, ends_at); nothing when there is no such venue (venues_pkey).
+-- name: create_booking(venue_id, user_id, starts_at, ends_at, horizon_days)^
+-- Books the venue for [starts_at, ends_at) at the venue's price, in one statement (venues_pkey).
+-- The client says when, never how much: the amount is the venue's hourly_price times the
+-- period's length in hours, part hours pro rata to the microsecond, rounded half up to the cent
+-- (90 minutes at 100.00 is 150.00; 20 minutes at 10.00 is 3.33). The row says what happened:
+-- no row when there is no such venue; booking_id and amount when booked; booking_id null when
+-- refused, with too_long (longer than the venue's max_booking_hours) or beyond_horizon (it
+-- starts more than horizon_days after now()). Both rules decide here, in the database, rather
+-- than in a check before the write. The horizon is relative to now and a setting of the service
+-- (BOOKING_HORIZON_DAYS), so it is a parameter of this WHERE, not a constraint: a row within the
+-- horizon when written stays valid as time passes. The maximum length is the venue's, read in
+-- the same statement; bookings_within_venue_max_length (0018) is the trigger that holds it for
+-- every other writer, and judging it here first names the field and never computes the amount
+-- of an absurd period (the bounds of 0018 keep any allowed one within numeric(12, 2)).
 -- An overlap with a live booking of the venue fails on bookings_no_double_booking (23P01),
 -- checked against every committed and in-flight booking, whoever made it.
-INSERT INTO bookings (venue_id, user_id, during, amount)
-SELECT id, :user_id, tstzrange(:starts_at, :ends_at, '[)'), :amount
-FROM venues
-WHERE id = :venue_id
-RETURNING id;
+WITH judged AS (
+    SELECT v.id AS venue_id, v.hourly_price, v.max_booking_hours, asked.during,
+           upper(asked.during) - lower(asked.during) > make_interval(hours => v.max_booking_hours) AS too_long,
+           lower(asked.during) > now() + make_interval(days => :horizon_days) AS beyond_horizon
+    FROM venues AS v
+    CROSS JOIN (SELECT tstzrange(:starts_at, :ends_at, '[)') AS during) AS asked
+    WHERE v.id = :venue_id
+),
+made AS (
+    INSERT INTO bookings (venue_id, user_id, during, amount)
+    SELECT venue_id, :user_id, during,
+           round(hourly_price * (extract(epoch FROM upper(during)) - extract(epoch FROM lower(during))) / 3600, 2)
+    FROM judged
+    WHERE NOT too_long AND NOT beyond_horizon
+    RETURNING id, amount
+)
+SELECT (SELECT id FROM made) AS booking_id, (SELECT amount FROM made) AS amount,
+       too_long, beyond_horizon, max_booking_hours
+FROM judged;
 
 -- name: get_booking(id, user_id)^
 -- A booking with its venue, in one round trip: bookings_pkey, then venues_pkey. Only the

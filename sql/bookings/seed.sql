@@ -24,7 +24,9 @@ ORDER BY rank;
 -- name: seed_venues(first, count, city_names, latitudes, longitudes)$
 -- Venues number :first to :first + :count - 1. City k of the n given (biggest first) is drawn
 -- with probability about 1/k (k = floor((n + 1) ^ random())); the offset from its centre is
--- normal in both directions (Box-Muller) with a spread of 8 km. Returns their ids.
+-- normal in both directions (Box-Muller) with a spread of 8 km. Prices vary: 10.00 to about
+-- 300.00 an hour, bigger venues dearer, most ending in .00 or .50; the longest booking is 4, 8,
+-- 12, 24, 48 or 72 hours. Returns their ids.
 WITH placed AS (
     SELECT n,
            city,
@@ -42,7 +44,7 @@ WITH placed AS (
     CROSS JOIN LATERAL (SELECT spread_km * cos(bearing) AS north_km, spread_km * sin(bearing) AS east_km) AS offset_km
 ),
 created AS (
-    INSERT INTO venues (name, address, latitude, longitude, capacity)
+    INSERT INTO venues (name, address, latitude, longitude, capacity, hourly_price, max_booking_hours)
     SELECT city_name || ' '
            || (ARRAY['Hall', 'Studio', 'Loft', 'Gallery', 'Rooftop', 'Theatre', 'Court', 'Garden', 'Room',
                      'Pavilion'])[1 + floor(random() * 10)::int]
@@ -53,24 +55,31 @@ created AS (
            || ' Street, ' || city_name,
            greatest(-90, least(90, latitude)),
            greatest(-180, least(180, longitude)),
-           10 + floor(random() ^ 2 * 990)::int
+           capacity,
+           round((10 + capacity * (0.1 + random() * 0.2)) * 2) / 2,
+           (ARRAY[4, 8, 12, 24, 48, 72])[1 + floor(random() * 6)::int]
     FROM placed
+    CROSS JOIN LATERAL (SELECT 10 + floor(random() ^ 2 * 990)::int AS capacity) AS sized
     RETURNING id
 )
 SELECT coalesce(array_agg(id), '{}') FROM created;
 
 -- name: seed_bookings(venue_ids, per_venue, user_ids)$
 -- :per_venue bookings for each venue, one a day from per_venue / 2 days ago onwards, between
--- 08:00 and 21:00 UTC, so none overlap; customers drawn from :user_ids. Past bookings are
+-- 08:00 and 21:00 UTC, 1 to 4 hours long (within any generated venue's maximum), so none
+-- overlap; each costs what the service would charge, the venue's hourly price times its hours
+-- (venues_pkey per venue); customers drawn from :user_ids. Past bookings are
 -- mostly completed, future ones pending or confirmed; about one in ten is cancelled. Returns
 -- how many it wrote.
 WITH drafts AS (
-    SELECT venue_id,
+    SELECT v.id AS venue_id,
+           v.hourly_price,
            date_trunc('day', now(), 'UTC') + (day - :per_venue::int / 2) * interval '1 day'
            + (8 + floor(random() * 10)) * interval '1 hour' AS starts_at,
            (1 + floor(random() * 4)) * interval '1 hour' AS length,
            random() AS r
     FROM unnest(:venue_ids::uuid[]) AS venue_id
+    JOIN venues AS v ON v.id = venue_id
     CROSS JOIN generate_series(0, :per_venue::int - 1) AS day
 ),
 created AS (
@@ -78,7 +87,7 @@ created AS (
     SELECT venue_id,
            (:user_ids::uuid[])[1 + floor(random() ^ 2 * cardinality(:user_ids::uuid[]))::int],
            tstzrange(starts_at, starts_at + length, '[)'),
-           (40 + floor(random() * 460)) * extract(hour FROM length) + (ARRAY[0, 0.50, 0.99])[1 + floor(random() * 3)::int],
+           hourly_price * extract(hour FROM length),
            CASE WHEN r < 0.1 THEN 'cancelled'
                 WHEN starts_at + length < now() THEN CASE WHEN r < 0.95 THEN 'completed' ELSE 'confirmed' END
                 WHEN r < 0.6 THEN 'confirmed'

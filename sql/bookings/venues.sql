@@ -1,27 +1,30 @@
 -- Venues: written by staff, read by anyone, found by distance.
 
--- name: create_venue(name, address, latitude, longitude, capacity)^
--- A new venue; the CHECKs on venues refuse out-of-range coordinates.
-INSERT INTO venues (name, address, latitude, longitude, capacity)
-VALUES (:name, :address, :latitude, :longitude, :capacity)
-RETURNING id, name, address, latitude, longitude, capacity, created_at, updated_at;
+-- name: create_venue(name, address, latitude, longitude, capacity, hourly_price, max_booking_hours)^
+-- A new venue; the CHECKs on venues refuse out-of-range coordinates, prices and maximum lengths.
+INSERT INTO venues (name, address, latitude, longitude, capacity, hourly_price, max_booking_hours)
+VALUES (:name, :address, :latitude, :longitude, :capacity, :hourly_price, :max_booking_hours)
+RETURNING id, name, address, latitude, longitude, capacity, hourly_price, max_booking_hours, created_at, updated_at;
 
 -- name: get_venue(id)^
 -- One venue: venues_pkey.
-SELECT id, name, address, latitude, longitude, capacity, created_at, updated_at
+SELECT id, name, address, latitude, longitude, capacity, hourly_price, max_booking_hours, created_at, updated_at
 FROM venues
 WHERE id = :id;
 
--- name: update_venue(id, name, address, latitude, longitude, capacity)^
+-- name: update_venue(id, name, address, latitude, longitude, capacity, hourly_price, max_booking_hours)^
 -- Partial update: a NULL parameter keeps the column as it is. venues_pkey.
 UPDATE venues
 SET name      = coalesce(:name, name),
     address   = coalesce(:address, address),
     latitude  = coalesce(:latitude, latitude),
     longitude = coalesce(:longitude, longitude),
-    capacity  = coalesce(:capacity, capacity)
+    capacity  = coalesce(:capacity, capacity),
+    -- A new price or maximum applies to bookings made from now on; those made keep theirs.
+    hourly_price      = coalesce(:hourly_price, hourly_price),
+    max_booking_hours = coalesce(:max_booking_hours, max_booking_hours)
 WHERE id = :id
-RETURNING id, name, address, latitude, longitude, capacity, created_at, updated_at;
+RETURNING id, name, address, latitude, longitude, capacity, hourly_price, max_booking_hours, created_at, updated_at;
 
 -- name: venue_exists(id)$
 -- Whether a venue is there, for a 404 before its availability or bookings: venues_pkey.
@@ -39,7 +42,8 @@ SELECT EXISTS (SELECT 1 FROM venues WHERE id = :id);
 -- central London, where the box holds 5,000 of 100,000) it reads the whole box and sorts it,
 -- 50 ms instead of 1. A limit it cannot see makes it plan for a few rows, which is the KNN
 -- scan; in the box it can never read past the box, so it is the better plan at every density.
-SELECT v.id, v.name, v.address, v.latitude, v.longitude, v.capacity, v.created_at, v.updated_at,
+SELECT v.id, v.name, v.address, v.latitude, v.longitude, v.capacity, v.hourly_price, v.max_booking_hours,
+       v.created_at, v.updated_at,
        earth_distance(here.point, ll_to_earth(v.latitude, v.longitude)) / 1000 AS distance_km
 FROM (SELECT ll_to_earth(:latitude, :longitude) AS point) AS here
 JOIN venues AS v

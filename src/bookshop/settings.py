@@ -42,9 +42,12 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, rename="upper"):
     metrics_enabled: bool = True  # GET /metrics
     api_key_pepper: Annotated[str, msgspec.Meta(min_length=16)] = DEVELOPMENT_PEPPER
     max_body_bytes: Annotated[int, msgspec.Meta(ge=1024)] = 1_048_576
+    body_timeout_seconds: Annotated[float, msgspec.Meta(gt=0)] = 30.0  # for a request's whole body
     retry_after_seconds: Annotated[int, msgspec.Meta(ge=1)] = 2
     rate_limit_per_minute: Annotated[int, msgspec.Meta(ge=0)] = 600
     cors_allow_origins: str = ""
+    # How far ahead a booking may start (sql/bookings/bookings.sql create_booking decides it).
+    booking_horizon_days: Annotated[int, msgspec.Meta(ge=1, le=36_500)] = 365
 
     def __post_init__(self) -> None:
         if self.database_url is not None and urlsplit(self.database_url).scheme not in DATABASE_URL_SCHEMES:

@@ -19,6 +19,7 @@ def make_venue(client: Client, staff: Account) -> VenueFactory:
             "latitude": latitude,
             "longitude": longitude,
             "capacity": 50,
+            "hourly_price": "100.00",
             **fields,
         }
         response = await client.post("/venues", json=body, headers=staff.headers)

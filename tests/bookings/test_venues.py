@@ -43,6 +43,8 @@ async def test_staff_add_and_change_venues_and_anyone_reads_them(
         "latitude": 52.4731,
         "longitude": 13.4039,
         "capacity": 3000,
+        "hourly_price": "75.50",
+        "max_booking_hours": 12,
     }
     assert (await client.post("/venues", json=body, headers=customer.headers)).status_code == 403
     assert (await client.post("/venues", json=body)).status_code == 401
@@ -55,9 +57,10 @@ async def test_staff_add_and_change_venues_and_anyone_reads_them(
     assert fetched.status_code == 200
     assert fetched.json() == venue
 
-    changed = await client.patch(f"/venues/{venue['id']}", json={"capacity": 2500}, headers=staff.headers)
+    change = {"capacity": 2500, "hourly_price": "80.00", "max_booking_hours": 48}
+    changed = await client.patch(f"/venues/{venue['id']}", json=change, headers=staff.headers)
     assert changed.status_code == 200, changed.text
-    assert changed.json() | {"updated_at": None} == venue | {"capacity": 2500, "updated_at": None}
+    assert changed.json() | {"updated_at": None} == venue | change | {"updated_at": None}
     assert changed.json()["updated_at"] > venue["updated_at"]
     refused = await client.patch(f"/venues/{venue['id']}", json={"capacity": 1}, headers=customer.headers)
     assert refused.status_code == 403
@@ -77,13 +80,25 @@ async def test_staff_add_and_change_venues_and_anyone_reads_them(
         ({"capacity": 0}, "capacity"),
         ({"name": ""}, "name"),
         ({"colour": "red"}, "colour"),
+        ({"hourly_price": "-0.01"}, "hourly_price"),
+        ({"hourly_price": "10.001"}, "hourly_price"),
+        ({"hourly_price": "1000000.01"}, "hourly_price"),
+        ({"hourly_price": "NaN"}, "hourly_price"),
+        ({"hourly_price": None}, "hourly_price"),
+        ({"max_booking_hours": 0}, "max_booking_hours"),
+        ({"max_booking_hours": 8785}, "max_booking_hours"),
     ],
 )
 async def test_out_of_range_venues_are_400_naming_the_field(
     client: Client, staff: Account, change: dict[str, Any], field: str
 ) -> None:
-    body = {"name": "Hall", "address": "1 Road", "latitude": 0.0, "longitude": 0.0, "capacity": 10} | change
-    assert_problem(await client.post("/venues", json=body, headers=staff.headers), 400, field=field)
+    body = {"name": "Hall", "address": "1 Road", "latitude": 0.0, "longitude": 0.0, "capacity": 10}
+    body["hourly_price"] = "20.00"
+    assert_problem(await client.post("/venues", json=body | change, headers=staff.headers), 400, field=field)
+    venue = await client.post("/venues", json=body, headers=staff.headers)  # a change is held to the same bounds
+    patched = await client.patch(f"/venues/{venue.json()['id']}", json=change, headers=staff.headers)
+    if change != {"hourly_price": None}:  # null in a PATCH is refused too, by the type: no field to name
+        assert_problem(patched, 400, field=field)
 
 
 async def test_nearby_finds_venues_in_the_radius_nearest_first_with_their_distance(

@@ -23,8 +23,9 @@ def at(hour: float, *, day: datetime | None = None) -> str:
     return moment.isoformat().replace("+00:00", "Z")
 
 
-def booking_body(starts: float, ends: float, amount: str = "100.00") -> dict[str, str]:
-    return {"starts_at": at(starts), "ends_at": at(ends), "amount": amount}
+def booking_body(starts: float, ends: float) -> dict[str, str]:
+    """A booking's request: when, never how much (the venue prices it)."""
+    return {"starts_at": at(starts), "ends_at": at(ends)}
 
 
 async def book(client: httpx.AsyncClient, account: Account, venue: dict[str, Any], starts: float, ends: float) -> Any:

@@ -2,10 +2,10 @@
 availability, a customer's bookings and revenue stats."""
 
 from datetime import UTC, datetime, timedelta
-from typing import Annotated
+from typing import Annotated, Any
 from uuid import UUID
 
-from litestar import Controller, Response, get, patch, post
+from litestar import Controller, Request, Response, get, patch, post
 from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, JSONBody, QueryParameter
@@ -114,10 +114,18 @@ class VenueController(Controller):
     @post(
         "/{venue_id:uuid}/bookings",
         summary="Book a venue for [starts_at, ends_at); 409 names the booked periods it overlaps.",
-        description="Times need an offset and come back in UTC. A booking may start exactly when another ends.",
+        description="Times need an offset and come back in UTC. A booking may start exactly when another ends. "
+        "The venue sets the price: the amount is its hourly_price times the hours booked, part hours pro rata, "
+        "rounded to the cent. Longer than the venue's max_booking_hours (ends_at), or starting more than "
+        "BOOKING_HORIZON_DAYS ahead (starts_at): 422.",
     )
     async def book_venue(
-        self, db: Db, caller: CurrentCaller, venue_id: FromPath[UUID], data: JSONBody[BookingIn]
+        self,
+        request: Request[Any, Any, Any],
+        db: Db,
+        caller: CurrentCaller,
+        venue_id: FromPath[UUID],
+        data: JSONBody[BookingIn],
     ) -> Response[BookingWithVenue]:
         if data.starts_at < datetime.now(UTC):
             raise field_error("starts_at", "A booking cannot start in the past", source="body")
@@ -129,10 +137,17 @@ class VenueController(Controller):
                     user_id=caller.user_id,
                     starts_at=data.starts_at,
                     ends_at=data.ends_at,
-                    amount=data.amount,
+                    horizon_days=request.app.state.settings.booking_horizon_days,
                 )
                 booking_id = found(booked, f"No venue {venue_id}.")
                 booking = await service.get_booking(conn, booking_id=booking_id, owner=caller.user_id)
+        except service.BookingRefused as refused:
+            raise ProblemError(
+                422,
+                "booking-refused",
+                detail="; ".join(refused.faults.values()) + ".",
+                errors=[FieldError(field=f, message=m, source="body") for f, m in refused.faults.items()],
+            ) from None
         except service.BookingConflict as conflict:
             taken = ", ".join(map(_period_text, conflict.booked)) or "a live booking"
             raise ProblemError(

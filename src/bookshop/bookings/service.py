@@ -1,7 +1,6 @@
 """The bookings context's operations over sql/bookings/: venues, bookings and the rules of their states."""
 
 from datetime import datetime
-from decimal import Decimal
 from uuid import UUID
 
 import asyncpg
@@ -34,6 +33,15 @@ ALLOWED_FROM: dict[BookingStatus, tuple[BookingStatus, ...]] = {
     "completed": ("confirmed",),
     "cancelled": ("pending", "confirmed"),
 }
+
+
+class BookingRefused(Exception):
+    """Rules of the venue or the service refused the period: `faults` maps each field at fault
+    (starts_at, ends_at) to what is wrong with it."""
+
+    def __init__(self, faults: dict[str, str]) -> None:
+        super().__init__(faults)
+        self.faults = faults
 
 
 class BookingConflict(Exception):
@@ -73,26 +81,48 @@ async def nearby_venues(
 
 
 async def book_venue(
-    conn: Connection, *, venue_id: UUID, user_id: UUID, starts_at: datetime, ends_at: datetime, amount: Decimal
+    conn: Connection,
+    *,
+    venue_id: UUID,
+    user_id: UUID,
+    starts_at: datetime,
+    ends_at: datetime,
+    horizon_days: int,
 ) -> UUID | None:
-    """Books the venue for [starts_at, ends_at) in the caller's transaction and logs the event;
-    None when there is no such venue. Raises BookingConflict when the period overlaps a live
-    booking, which the exclusion constraint decides, so concurrent requests cannot both win."""
+    """Books the venue for [starts_at, ends_at) in the caller's transaction, at the price the
+    database computes from the venue, and logs the event; None when there is no such venue.
+    Raises BookingRefused when the period is longer than the venue allows or starts more than
+    `horizon_days` ahead, and BookingConflict when it overlaps a live booking: the statement
+    itself and the exclusion constraint decide, so concurrent requests cannot both win."""
     try:
         async with conn.transaction():  # a savepoint: the caller's transaction survives a refusal
-            booking_id: UUID | None = await q.create_booking(
-                conn, venue_id=venue_id, user_id=user_id, starts_at=starts_at, ends_at=ends_at, amount=amount
+            outcome = await q.create_booking(
+                conn,
+                venue_id=venue_id,
+                user_id=user_id,
+                starts_at=starts_at,
+                ends_at=ends_at,
+                horizon_days=horizon_days,
             )
     except asyncpg.ExclusionViolationError:
         raise BookingConflict(await booked_periods(conn, venue_id=venue_id, starts=starts_at, ends=ends_at)) from None
-    if booking_id is not None:
-        await record_event(
-            conn,
-            actor=f"user:{user_id}",
-            kind="booking_created",
-            subject=f"booking:{booking_id}",
-            payload={"venue_id": str(venue_id), "amount": str(amount)},
-        )
+    if outcome is None:
+        return None
+    faults = {}
+    if outcome["beyond_horizon"]:
+        faults["starts_at"] = f"A booking may start at most {horizon_days} days ahead"
+    if outcome["too_long"]:
+        faults["ends_at"] = f"A booking of this venue lasts at most {outcome['max_booking_hours']} hours"
+    if faults:
+        raise BookingRefused(faults)
+    booking_id: UUID = outcome["booking_id"]
+    await record_event(
+        conn,
+        actor=f"user:{user_id}",
+        kind="booking_created",
+        subject=f"booking:{booking_id}",
+        payload={"venue_id": str(venue_id), "amount": str(outcome["amount"])},
+    )
     return booking_id
 
 
