@@ -42,14 +42,18 @@ ALTER TABLE user_settings DROP CONSTRAINT IF EXISTS user_settings_value_size,
     ADD CONSTRAINT user_settings_value_size CHECK (octet_length(value::text) <= 65536) NOT VALID;
 ALTER TABLE user_settings VALIDATE CONSTRAINT user_settings_value_size;
 
--- The key in SQL, as near the service's as SQL gets: lower() does the folding for everything
--- but ß (ss) and the final sigma ς (σ), the two foldings common text meets that lowering does
--- not make; the Turkish i's then become i as in the service (lower() makes İ i, or i + U+0307).
+-- The key in SQL, as near the service's as SQL gets: the characters that show as nothing go
+-- first (the default-ignorable code points, the same ranges as accounts/emails.py), lower()
+-- does the folding for everything but ß (ss) and the final sigma ς (σ), the two foldings common
+-- text meets that lowering does not make; the Turkish i's then become i as in the service
+-- (lower() makes İ i, or i + U+0307).
 CREATE OR REPLACE FUNCTION email_key_of(email text) RETURNS text
 LANGUAGE sql IMMUTABLE PARALLEL SAFE STRICT
 RETURN normalize(
-    replace(replace(replace(replace(lower(normalize(email, NFKC)), 'ß', 'ss'), 'ς', 'σ'), 'i' || U&'\0307', 'i'),
-            'ı', 'i'),
+    replace(replace(replace(replace(lower(normalize(regexp_replace(email,
+        '[\u00AD\u034F\u061C\u115F\u1160\u17B4\u17B5\u180B-\u180F\u200B-\u200F\u202A-\u202E\u2060-\u206F'
+        '\u3164\uFE00-\uFE0F\uFEFF\uFFA0\uFFF0-\uFFF8\U0001BCA0-\U0001BCA3\U0001D173-\U0001D17A'
+        '\U000E0000-\U000E0FFF]', '', 'g'), NFKC)), 'ß', 'ss'), 'ς', 'σ'), 'i' || U&'\0307', 'i'), 'ı', 'i'),
     NFKC
 );
 

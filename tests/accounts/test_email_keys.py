@@ -5,7 +5,7 @@ import asyncpg
 import pytest
 
 from bookshop.accounts import service
-from bookshop.accounts.emails import email_key
+from bookshop.accounts.emails import DEFAULT_IGNORABLE, email_key
 from bookshop.db import migrations
 from bookshop.db.urls import DatabaseUrls
 from bookshop.paths import MIGRATIONS_DIR
@@ -29,6 +29,9 @@ LOOK_ALIKES = [
         "\u03a3\u039f\u03a6\u0399\u0391@example.com",
     ),  # Greek, in upper case
     ("mail@example.com", "MAIL@EXAMPLE.COM"),
+    ("admin@example.com", "ad\u200bmin@example.com"),  # a zero-width space
+    ("admin@example.com", "ad\u00admin\u2060@example.com"),  # a soft hyphen and a word joiner
+    ("admin@example.com", "\u202eadmin@example.com"),  # a bidi override
 ]
 
 
@@ -117,6 +120,14 @@ async def test_the_databases_key_matches_the_services_for_common_addresses(
     conn: asyncpg.Connection, email: str
 ) -> None:
     assert await conn.fetchval("SELECT email_key_of($1)", email) == email_key(email)
+
+
+async def test_both_drop_every_default_ignorable_code_point(conn: asyncpg.Connection) -> None:
+    emails = [f"a{chr(code)}b@example.com" for first, last in DEFAULT_IGNORABLE for code in range(first, last + 1)]
+    keys = await conn.fetchval(
+        "SELECT array_agg(email_key_of(e) ORDER BY n) FROM unnest($1::text[]) WITH ORDINALITY AS t(e, n)", emails
+    )
+    assert set(keys) == {email_key(email) for email in emails} == {"ab@example.com"}
 
 
 def later_migrations() -> int:
