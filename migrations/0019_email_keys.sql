@@ -4,8 +4,10 @@
 -- and the live admins have an index of their own (the last one may not go: sql/accounts/users.sql).
 --
 -- Emails are compared by users.email_key, under a partial unique index among live users that
--- replaces the one on lower(email). The key is NFKC, Unicode full case folding, both Turkish
--- i's as i, NFKC again (src/bookshop/accounts/emails.py), so ı and i, ﬁ and fi, ß and ss collide.
+-- replaces the one on lower(email). The key is the email without the characters that show as
+-- nothing, NFKC, Unicode full case folding, both Turkish i's as i, NFKC again
+-- (src/bookshop/accounts/emails.py), so ı and i, ﬁ and fi, ß and ss, ad<U+200B>min and admin
+-- collide.
 -- The service computes it in Python and passes it with every INSERT and UPDATE of an email;
 -- it is not a generated column because SQL cannot compute the same thing on every server:
 -- PostgreSQL has no case folding before 18 (casefold()), and lower() is not folding (ß stays
