@@ -75,7 +75,8 @@ FROM upserted;
 
 -- name: export_books()
 -- Every live book in the import's own shape, in id order, read through a server-side cursor so
--- the service's memory stays flat whatever the catalog's size. A full scan by design.
+-- the service's memory stays flat whatever the catalog's size. A full scan by design. isbn is
+-- NULL for a book without one: exported as such, and refused by an import (rows key on isbn).
 SELECT isbn, slug, title, subtitle, description, author_id, price, stock, is_published, published_at, metadata
 FROM books
 WHERE deleted_at IS NULL

@@ -162,7 +162,13 @@ class BookController(Controller):
         async with db.connection() as conn:
             return await importer.import_books(conn, rows=importer.parse(data, format))
 
-    @get("/export", summary="Every live book as NDJSON, streamed (the import's own shape).")
+    @get(
+        "/export",
+        summary="Every live book as NDJSON, streamed (the import's own shape).",
+        description='One ExportedBook per line. A book without an ISBN has `"isbn": null`; an import refuses '
+        "that line by its number, since import rows are keyed by ISBN. A response that fails partway ends without "
+        "chunked encoding's last chunk: a client that sees no clean end has no complete export.",
+    )
     async def export_books(self, db: Db) -> Stream:
         async def lines() -> AsyncIterator[bytes]:
             async with db.connection() as conn:
