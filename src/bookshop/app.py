@@ -102,7 +102,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         request_class=StrictRequest,
     )
     # Around the whole app, 404s of unknown paths and error responses included (http/observe.py).
-    app.asgi_handler = RequestObserver(app.asgi_handler, metrics=metrics)
+    app.asgi_handler = RequestObserver(app.asgi_handler, metrics=metrics, body_timeout=settings.body_timeout_seconds)
     # After Litestar set up logging, so the warning leaves in the configured format.
     if settings.database_url and settings.api_key_pepper == DEVELOPMENT_PEPPER:
         logger.warning("API_KEY_PEPPER is the development default: set a secret of your own for a real database")

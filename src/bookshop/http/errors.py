@@ -14,8 +14,10 @@ import asyncpg
 import msgspec
 from asyncpg.exceptions._base import DataError as ClientDataError
 from litestar import Request, Response
-from litestar.exceptions import HTTPException, NotFoundException, ValidationException
+from litestar.exceptions import HTTPException, InternalServerException, NotFoundException, ValidationException
 from litestar.types import ExceptionHandlersMap
+
+from bookshop.http.observe import client_disconnected
 
 T = TypeVar("T")
 
@@ -136,6 +138,11 @@ def _kind_of(status: int) -> str:
 
 def handle_http_exception(request: Request[Any, Any, Any], exc: HTTPException) -> Response[bytes]:
     status = exc.status_code
+    if isinstance(exc, InternalServerException) and client_disconnected(request.scope):
+        # Litestar's word for a body cut short by the client: no fault here, and no one to
+        # answer (http/observe.py counts it as 499).
+        logger.info("client disconnected before its request arrived whole: %s %s", request.method, request.url.path)
+        return problem_response(400, "client-disconnected", detail="The request ended before its body did.")
     if isinstance(exc, ProblemError):
         return problem_response(status, exc.kind, detail=exc.detail, errors=exc.errors)
     if isinstance(exc, ValidationException):

@@ -7,6 +7,8 @@ app counts only its own requests, and apps built side by side (the tests) do not
   `bookshop_http_request_duration_seconds{method, route, status}` (a histogram), observed for
   every request by http/observe.py. `route` is the route's template (`/books/{id_or_slug}`),
   never the path with its ids; a request no route matched counts under `route="unmatched"`.
+  `status` is what the app answered, or 499 when the client left before the response was
+  complete, or 500 when a response failed after it started (http/observe.py).
 - `bookshop_db_query_duration_seconds{query}`: every statement the pool runs, by the name of its
   query (`catalog.get_book_detail`), observed by db/query_log.py.
 - `bookshop_db_pool_size`, `_idle`, `_in_use`, `_max_size`: the asyncpg pool, read at scrape time.
