@@ -8,6 +8,10 @@ serve:
 test *args:
     uv run pytest {{args}}
 
+# Fuzz every operation with schemathesis as each kind of caller, on a fresh database (default: 5 minutes each)
+fuzz seconds="300":
+    FUZZ_SECONDS={{seconds}} uv run pytest tests/test_fuzz.py -s -p no:cacheprovider
+
 # Lint and check formatting without changing files
 lint:
     uv run ruff check . && uv run ruff format --check .
