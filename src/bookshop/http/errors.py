@@ -155,7 +155,7 @@ def handle_http_exception(request: Request[Any, Any, Any], exc: HTTPException) -
     if status == 429 and "RateLimit-Reset" in headers:
         # When to come back: the rate limiter's own reset, in the header clients act on.
         headers["Retry-After"] = headers["RateLimit-Reset"]
-        detail = "Too many requests for this API key; see Retry-After."
+        detail = "Too many requests from this API key, or without one from this address; see Retry-After."
     if status >= 500:
         logger.error("HTTP %s on %s %s: %s", status, request.method, request.url.path, exc.detail)
         detail = None
