@@ -13,6 +13,7 @@ from bookshop.accounts.schemas import ApiKey, Caller, IssuedApiKey, Profile, Rol
 from bookshop.db.params import update_params
 from bookshop.db.pool import Connection, act_as
 from bookshop.db.queries import queries
+from bookshop.db.rows import upserted
 from bookshop.http.pagination import Page, PageParams
 
 q = queries.accounts
@@ -120,11 +121,7 @@ async def put_profile(
 ) -> tuple[Profile, bool] | None:
     """The stored profile and whether it was created; None when the user does not exist."""
     row = await q.put_profile(conn, user_id=user_id, bio=bio, location=location, website=website)
-    if row is None:
-        return None
-    fields = dict(row.items())
-    created: bool = fields.pop("created")
-    return Profile(**fields), created
+    return upserted(row, Profile)
 
 
 async def delete_profile(conn: Connection, *, user_id: UUID) -> bool:

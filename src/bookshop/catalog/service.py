@@ -27,6 +27,7 @@ from bookshop.catalog.schemas import (
 from bookshop.db.params import update_params
 from bookshop.db.pool import Connection
 from bookshop.db.queries import queries
+from bookshop.db.rows import upserted
 from bookshop.http.pagination import Page, PageParams
 
 q = queries.catalog
@@ -214,11 +215,7 @@ async def put_review(
     conn: Connection, *, book_id: UUID, user_id: UUID, rating: int, body: str
 ) -> tuple[Review, bool] | None:
     row = await q.put_review(conn, book_id=book_id, user_id=user_id, rating=rating, body=body)
-    if row is None:
-        return None
-    fields = dict(row.items())
-    created: bool = fields.pop("created")
-    return Review(**fields), created
+    return upserted(row, Review)
 
 
 async def delete_review(conn: Connection, *, book_id: UUID, user_id: UUID) -> bool:
