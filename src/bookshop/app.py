@@ -26,6 +26,7 @@ from bookshop.http.logs import logging_config
 from bookshop.http.metrics import Metrics, MetricsController
 from bookshop.http.observe import RequestObserver
 from bookshop.http.openapi import ExactJsonRenderPlugin
+from bookshop.http.options import AllowEveryMethod
 from bookshop.http.security import DOCS_PATH, cors_config, rate_limit_config, security_headers
 from bookshop.jobs.routes import AdminJobController
 from bookshop.ops.routes import AdminDiagnosticsController, AdminEventController
@@ -40,6 +41,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or Settings.from_env()
     dsn = resolve_database_urls(settings).app
     metrics = Metrics() if settings.metrics_enabled else None
+    allow = AllowEveryMethod()
 
     @asynccontextmanager
     async def pool_lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -86,6 +88,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
         guards=[require_key_header],
         exception_handlers=EXCEPTION_HANDLERS,
         lifespan=[pool_lifespan],
+        on_startup=[allow.on_startup],
+        before_request=allow.before_request,
         state=State({"settings": settings, "metrics": metrics}),
         openapi_config=OpenAPIConfig(
             title="bookshop",

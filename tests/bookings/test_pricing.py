@@ -142,7 +142,7 @@ async def test_absurd_periods_are_4xx_naming_the_field_never_a_500(
     status: int,
     field: str,
 ) -> None:
-    venue = await make_venue(hourly_price="1000000.00", max_booking_hours=8784)
+    venue = await make_venue(hourly_price="999999.99", max_booking_hours=8784)
     body = {"starts_at": starts_at or at(9), "ends_at": ends_at or at(10)}
     assert_problem(await book_body(client, customer, venue, body), status, field=field)
     await assert_nothing_written(conn)
@@ -151,12 +151,12 @@ async def test_absurd_periods_are_4xx_naming_the_field_never_a_500(
 async def test_the_longest_booking_of_the_dearest_venue_fits_the_amount(
     client: Client, customer: Account, make_venue: VenueFactory
 ) -> None:
-    venue = await make_venue(hourly_price="1000000.00", max_booking_hours=8784)
+    venue = await make_venue(hourly_price="999999.99", max_booking_hours=8784)
     starts = day_ahead()
     body = {"starts_at": at(0, day=starts), "ends_at": at(8784, day=starts)}
     response = await book_body(client, customer, venue, body)
     assert response.status_code == 201, response.text
-    assert response.json()["amount"] == "8784000000.00"
+    assert response.json()["amount"] == "8783999912.16"  # 999,999.99 for 8,784 hours
 
 
 async def test_the_maximum_holds_for_every_writer_not_only_the_service(

@@ -42,7 +42,7 @@ async def test_good_rows_land_and_bad_rows_are_reported_by_line(
 ) -> None:
     author = await add_author(client, staff)
     taken = await client.post(
-        "/books", json={"slug": "taken", "title": "Taken", "author_id": author, "price": 1}, headers=staff.headers
+        "/books", json={"slug": "taken", "title": "Taken", "author_id": author, "price": "1"}, headers=staff.headers
     )
     assert taken.status_code == 201
     body = ndjson([

@@ -109,7 +109,9 @@ async def test_book_conflicts(client: Client, staff: Account) -> None:
     assert (
         assert_problem(
             await client.post(
-                "/books", json={"slug": "dune", "title": "D", "author_id": author_id, "price": 1}, headers=staff.headers
+                "/books",
+                json={"slug": "dune", "title": "D", "author_id": author_id, "price": "1"},
+                headers=staff.headers,
             ),
             409,
         )["constraint"]
@@ -119,7 +121,7 @@ async def test_book_conflicts(client: Client, staff: Account) -> None:
         assert_problem(
             await client.post(
                 "/books",
-                json={"slug": "dune-2", "title": "D", "author_id": author_id, "price": 1, "isbn": "9780441013593"},
+                json={"slug": "dune-2", "title": "D", "author_id": author_id, "price": "1", "isbn": "9780441013593"},
                 headers=staff.headers,
             ),
             409,
@@ -128,7 +130,7 @@ async def test_book_conflicts(client: Client, staff: Account) -> None:
     )
     unknown_author = await client.post(
         "/books",
-        json={"slug": "orphan", "title": "O", "author_id": str(uuid.uuid4()), "price": 1},
+        json={"slug": "orphan", "title": "O", "author_id": str(uuid.uuid4()), "price": "1"},
         headers=staff.headers,
     )
     assert assert_problem(unknown_author, 409)["type"] == "urn:bookshop:problem:foreign-key-violation"
@@ -190,9 +192,9 @@ async def test_drafts_are_for_staff_and_deleted_books_are_gone_everywhere(
 async def test_patch_and_restore(client: Client, staff: Account, customer: Account) -> None:
     author_id = await add_author(client, staff)
     book = await add_book(client, staff, author_id, "changing")
-    changed = await client.patch(f"/books/{book['id']}", json={"price": 15, "stock": 3}, headers=staff.headers)
+    changed = await client.patch(f"/books/{book['id']}", json={"price": "15", "stock": 3}, headers=staff.headers)
     assert (changed.json()["price"], changed.json()["stock"], changed.json()["title"]) == ("15.00", 3, "Changing")
-    assert_problem(await client.patch(f"/books/{book['id']}", json={"price": 1}, headers=customer.headers), 403)
+    assert_problem(await client.patch(f"/books/{book['id']}", json={"price": "1"}, headers=customer.headers), 403)
     await client.delete(f"/books/{book['id']}", headers=staff.headers)
     restored = await client.post(f"/books/{book['id']}/restore", headers=staff.headers)
     assert restored.status_code == 200

@@ -12,6 +12,7 @@ from litestar.params import FromPath, FromQuery, JSONBody, PathParameter, QueryP
 from bookshop.accounts import service
 from bookshop.accounts.schemas import (
     MAX_DOCUMENT_BYTES,
+    SETTING_KEY,
     ApiKey,
     ApiKeyCreate,
     Deactivated,
@@ -32,13 +33,16 @@ from bookshop.http.auth import provide_optional_caller, require_account_access, 
 from bookshop.http.dependencies import Admin, CurrentCaller, Db, OptionalCaller, Staff
 from bookshop.http.errors import ProblemError, field_error, found
 from bookshop.http.pagination import Page, PageParams, provide_page_params
-from bookshop.http.responses import created_or_replaced
+from bookshop.http.responses import created_or_replaced, upsert_responses
+from bookshop.http.text import NO_NUL
 
-UserSearch = Annotated[str | None, QueryParameter(min_length=1, max_length=200, description="Matches name or email.")]
+UserSearch = Annotated[
+    str | None, QueryParameter(min_length=1, max_length=200, pattern=NO_NUL, description="Matches name or email.")
+]
 PreferencesFilter = Annotated[
     str | None, QueryParameter(description='A JSON object the preferences must contain, e.g. {"newsletter":true}.')
 ]
-SettingKeyPath = Annotated[str, PathParameter(pattern=r"^[a-z][a-z0-9_.-]{0,63}$", description="Setting key.")]
+SettingKeyPath = Annotated[str, PathParameter(pattern=SETTING_KEY, description="Setting key.")]
 
 
 def _pepper(request: Request[Any, Any, Any]) -> str:
@@ -99,6 +103,7 @@ class UserController(Controller):
         "/",
         dependencies={"page_params": Provide(provide_page_params, sync_to_thread=False)},
         summary="List live users, newest first (staff).",
+        opt={"json_parameters": ["prefers"]},  # for http/openapi.py
     )
     async def list_users(
         self,
@@ -165,7 +170,11 @@ class AccountController(Controller):
         async with db.transaction(caller) as conn:
             return found(await service.get_profile(conn, user_id=user_id), f"User {user_id} has no profile.")
 
-    @put("/profile", summary="Create or replace a user's profile: 201 when new, 200 after.")
+    @put(
+        "/profile",
+        summary="Create or replace a user's profile: 201 when new, 200 after.",
+        responses=upsert_responses(Profile),
+    )
     async def put_profile(
         self, db: Db, caller: CurrentCaller, user_id: FromPath[UUID], data: JSONBody[ProfileIn]
     ) -> Response[Profile]:
@@ -190,12 +199,11 @@ class AccountController(Controller):
     @put(
         "/settings/{key:str}",
         summary="Set one setting in a single atomic upsert; created says whether it is new (201) or not (200).",
+        responses=upsert_responses(Setting),
     )
     async def put_setting(
         self, db: Db, caller: CurrentCaller, user_id: FromPath[UUID], key: SettingKeyPath, data: JSONBody[SettingIn]
     ) -> Response[Setting]:
-        if data.value is None:
-            raise field_error("value", "Expected a JSON value other than null", source="body")
         async with db.transaction(caller) as conn:
             setting = await service.put_setting(conn, user_id=user_id, key=key, value=data.value)
         setting = found(setting, f"No user {user_id}.")

@@ -6,19 +6,21 @@ from uuid import UUID
 
 import msgspec
 
-from bookshop.http.bodies import check_json_document
+from bookshop.http.bodies import JsonObject, JsonSetting, check_json_document
+from bookshop.http.text import EMAIL, END, NO_NUL, SHOWN, WEB_ADDRESS
 
 Role = Literal["customer", "staff", "admin"]
 STAFF_ROLES: frozenset[str] = frozenset({"staff", "admin"})
+SETTING_KEY = rf"^[a-z][a-z0-9_.-]{{0,63}}{END}"
 
 Email = Annotated[
     str,
-    msgspec.Meta(max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", examples=["reader@example.com"]),
+    msgspec.Meta(max_length=254, pattern=EMAIL, examples=["reader@example.com"]),
 ]
-Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200, pattern=r"\S")]
-Bio = Annotated[str, msgspec.Meta(max_length=500)]
-SettingKey = Annotated[str, msgspec.Meta(pattern=r"^[a-z][a-z0-9_.-]{0,63}$")]
-KeyName = Annotated[str, msgspec.Meta(max_length=100)]
+Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200, pattern=SHOWN)]
+Bio = Annotated[str, msgspec.Meta(max_length=500, pattern=NO_NUL)]
+SettingKey = Annotated[str, msgspec.Meta(pattern=SETTING_KEY)]
+KeyName = Annotated[str, msgspec.Meta(max_length=100, pattern=NO_NUL)]
 
 # What one user's preferences, or one setting's value, may hold: 16 KiB as compact JSON, 16
 # levels deep. The database bounds them too (migration 0019), on their jsonb text form.
@@ -35,7 +37,7 @@ class UserCreate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     email: Email
     name: Name
     role: Role = "customer"
-    preferences: dict[str, Any] = msgspec.field(default_factory=dict)
+    preferences: JsonObject = msgspec.field(default_factory=dict)
 
     def __post_init__(self) -> None:
         check_document(self.preferences, field="preferences")
@@ -46,7 +48,7 @@ class UserUpdate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
 
     email: Email | msgspec.UnsetType = msgspec.UNSET
     name: Name | msgspec.UnsetType = msgspec.UNSET
-    preferences: dict[str, Any] | msgspec.UnsetType = msgspec.UNSET
+    preferences: JsonObject | msgspec.UnsetType = msgspec.UNSET
     role: Role | msgspec.UnsetType = msgspec.UNSET
     is_active: bool | msgspec.UnsetType = msgspec.UNSET
 
@@ -96,8 +98,8 @@ class Registration(msgspec.Struct, kw_only=True):
 
 class ProfileIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     bio: Bio = ""
-    location: Annotated[str, msgspec.Meta(max_length=200)] | None = None
-    website: Annotated[str, msgspec.Meta(max_length=500, pattern=r"^https?://\S+$")] | None = None
+    location: Annotated[str, msgspec.Meta(max_length=200, pattern=NO_NUL)] | None = None
+    website: Annotated[str, msgspec.Meta(max_length=500, pattern=WEB_ADDRESS)] | None = None
 
 
 class Profile(msgspec.Struct, kw_only=True):
@@ -110,9 +112,11 @@ class Profile(msgspec.Struct, kw_only=True):
 
 
 class SettingIn(msgspec.Struct, forbid_unknown_fields=True):
-    value: Any
+    value: JsonSetting
 
     def __post_init__(self) -> None:
+        if self.value is None:
+            raise ValueError("`value` must be a JSON value other than null (DELETE removes a setting)")
         check_document(self.value, field="value")
 
 

@@ -81,7 +81,9 @@ class VenueController(Controller):
         db: Db,
         lat: Annotated[float, QueryParameter(ge=-90, le=90, description="Latitude in degrees, -90 to 90.")],
         lon: Annotated[float, QueryParameter(ge=-180, le=180, description="Longitude in degrees, -180 to 180.")],
-        radius_km: Annotated[float, QueryParameter(gt=0, le=20_000, description="Search radius in km.")] = 5,
+        radius_km: Annotated[
+            float, QueryParameter(ge=0.001, le=20_000, description="Search radius in km, 1 m or more.")
+        ] = 5,
         limit: Limit = 20,
     ) -> list[NearbyVenue]:
         async with db.connection() as conn:

@@ -7,30 +7,34 @@ from uuid import UUID
 
 import msgspec
 
+from bookshop.http.text import SHOWN, decimal_text
+
 BookingStatus = Literal["pending", "confirmed", "completed", "cancelled"]
 StatsGroup = Literal["day", "venue"]
 
-# The bounds of venues' CHECKs (0018): the dearest longest booking still fits numeric(12, 2).
-MAX_HOURLY_PRICE = Decimal("1000000")
+# Within the bounds of venues' CHECKs (0018): the dearest longest booking still fits numeric(12, 2).
 MAX_BOOKING_HOURS = 8_784  # 366 days
 DEFAULT_MAX_BOOKING_HOURS = 24
 
-VenueName = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
-Address = Annotated[str, msgspec.Meta(min_length=1, max_length=500)]
+VenueName = Annotated[str, msgspec.Meta(min_length=1, max_length=200, pattern=SHOWN)]
+Address = Annotated[str, msgspec.Meta(min_length=1, max_length=500, pattern=SHOWN)]
 Latitude = Annotated[float, msgspec.Meta(ge=-90, le=90)]
 Longitude = Annotated[float, msgspec.Meta(ge=-180, le=180)]
 Capacity = Annotated[int, msgspec.Meta(ge=1, le=1_000_000)]
 MaxBookingHours = Annotated[int, msgspec.Meta(ge=1, le=MAX_BOOKING_HOURS)]
+# 0 to 999999.99, as text (http/text.py says why)
+HourlyPrice = Annotated[str, msgspec.Meta(pattern=decimal_text(6), examples=["40.00"])]
+# Degrees are kept to 9 places (0.1 mm): earthdistance's ll_to_earth fails on subnormal ones
+# ("value out of range: underflow", 5e-324 say), and finer than this means nothing on a map.
+COORDINATE_PLACES = 9
+
+
+def coordinate(degrees: float) -> float:
+    return round(degrees, COORDINATE_PLACES)
+
+
 # An offset is required: a booking's period is an instant in time, not a wall-clock reading.
 Instant = Annotated[datetime, msgspec.Meta(tz=True)]
-
-
-def _check_hourly_price(price: Decimal | msgspec.UnsetType) -> None:
-    # is_finite first: NaN compares as an error, not as False, and Infinity would pass ">= 0".
-    if isinstance(price, Decimal) and not (
-        price.is_finite() and 0 <= price <= MAX_HOURLY_PRICE and price == round(price, 2)
-    ):
-        raise ValueError(f"`hourly_price` must be between 0 and {MAX_HOURLY_PRICE} with at most two decimals")
 
 
 class VenueIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -39,11 +43,11 @@ class VenueIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     latitude: Latitude
     longitude: Longitude
     capacity: Capacity
-    hourly_price: Decimal  # a booking costs this times its hours, part hours pro rata
+    hourly_price: HourlyPrice  # a booking costs this times its hours, part hours pro rata
     max_booking_hours: MaxBookingHours = DEFAULT_MAX_BOOKING_HOURS
 
     def __post_init__(self) -> None:
-        _check_hourly_price(self.hourly_price)
+        self.latitude, self.longitude = coordinate(self.latitude), coordinate(self.longitude)
 
 
 class VenueUpdate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -54,11 +58,14 @@ class VenueUpdate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     latitude: Latitude | msgspec.UnsetType = msgspec.UNSET
     longitude: Longitude | msgspec.UnsetType = msgspec.UNSET
     capacity: Capacity | msgspec.UnsetType = msgspec.UNSET
-    hourly_price: Decimal | msgspec.UnsetType = msgspec.UNSET
+    hourly_price: HourlyPrice | msgspec.UnsetType = msgspec.UNSET
     max_booking_hours: MaxBookingHours | msgspec.UnsetType = msgspec.UNSET
 
     def __post_init__(self) -> None:
-        _check_hourly_price(self.hourly_price)
+        if not isinstance(self.latitude, msgspec.UnsetType):
+            self.latitude = coordinate(self.latitude)
+        if not isinstance(self.longitude, msgspec.UnsetType):
+            self.longitude = coordinate(self.longitude)
 
 
 class Venue(msgspec.Struct, kw_only=True):

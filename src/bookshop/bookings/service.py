@@ -18,6 +18,7 @@ from bookshop.bookings.schemas import (
     Venue,
     VenueIn,
     VenueUpdate,
+    coordinate,
 )
 from bookshop.db.params import update_params
 from bookshop.db.pool import Connection
@@ -76,7 +77,9 @@ async def venue_exists(conn: Connection, *, venue_id: UUID) -> bool:
 async def nearby_venues(
     conn: Connection, *, latitude: float, longitude: float, radius_km: float, limit: int
 ) -> list[NearbyVenue]:
-    rows = q.nearby_venues(conn, latitude=latitude, longitude=longitude, radius_m=radius_km * 1000, limit=limit)
+    rows = q.nearby_venues(
+        conn, latitude=coordinate(latitude), longitude=coordinate(longitude), radius_m=radius_km * 1000, limit=limit
+    )
     return [NearbyVenue(**row) async for row in rows]
 
 

@@ -43,8 +43,10 @@ from bookshop.http.pagination import (
     PageParams,
     provide_optional_page_params,
 )
-from bookshop.http.responses import created_or_replaced
+from bookshop.http.responses import created_or_replaced, upsert_responses
+from bookshop.http.text import NO_NUL, SLUG
 
+EXPORT_MEDIA_TYPE = "application/x-ndjson"
 IMPORT_FORMATS: dict[str, importer.Format] = {
     "application/x-ndjson": "ndjson",
     "application/jsonl": "ndjson",
@@ -53,7 +55,10 @@ IMPORT_FORMATS: dict[str, importer.Format] = {
 IMPORT_MAX_BYTES = 64 * 1024 * 1024
 
 AuthorSearch = Annotated[
-    str | None, QueryParameter(min_length=1, max_length=200, description="A name, a fragment of one, or a near miss.")
+    str | None,
+    QueryParameter(
+        min_length=1, max_length=200, pattern=NO_NUL, description="A name, a fragment of one, or a near miss."
+    ),
 ]
 
 AUTHORS = Keyset("authors", key=lambda author: author.id, key_type=UUID)
@@ -146,6 +151,7 @@ class BookController(Controller):
         "/import",
         status_code=200,
         request_max_body_size=IMPORT_MAX_BYTES,
+        opt={"body_media_types": sorted(IMPORT_FORMATS)},  # the body it reads itself, for http/openapi.py
         summary="Import books from NDJSON or CSV (staff): good rows land together, bad ones are reported by line.",
         description="Send application/x-ndjson (one JSON object per line) or text/csv (a header line). Rows are "
         "keyed by isbn: a known ISBN updates its book. The import runs in one transaction.",
@@ -168,6 +174,7 @@ class BookController(Controller):
         description='One ExportedBook per line. A book without an ISBN has `"isbn": null`; an import refuses '
         "that line by its number, since import rows are keyed by ISBN. A response that fails partway ends without "
         "chunked encoding's last chunk: a client that sees no clean end has no complete export.",
+        media_type=EXPORT_MEDIA_TYPE,
     )
     async def export_books(self, db: Db) -> Stream:
         async def lines() -> AsyncIterator[bytes]:
@@ -175,7 +182,7 @@ class BookController(Controller):
                 async for chunk in importer.export_ndjson(conn):
                     yield chunk
 
-        return Stream(lines(), media_type="application/x-ndjson")
+        return Stream(lines(), media_type=EXPORT_MEDIA_TYPE)
 
     @get(
         "/search",
@@ -188,8 +195,10 @@ class BookController(Controller):
         self,
         db: Db,
         keyset: NamedDependency[KeysetParams[tuple[float, UUID]]],
-        q: Annotated[str, QueryParameter(min_length=1, max_length=200, description="What to look for.")],
-        tag: Annotated[str | None, QueryParameter(max_length=100, description="A tag slug.")] = None,
+        q: Annotated[
+            str, QueryParameter(min_length=1, max_length=200, pattern=NO_NUL, description="What to look for.")
+        ],
+        tag: Annotated[str | None, QueryParameter(max_length=100, pattern=SLUG, description="A tag slug.")] = None,
         author: Annotated[UUID | None, QueryParameter(description="An author id.")] = None,
         min_price: Annotated[float | None, QueryParameter(ge=0)] = None,
         max_price: Annotated[float | None, QueryParameter(ge=0)] = None,
@@ -268,7 +277,11 @@ class BookController(Controller):
                 raise field_error("tags", f"Unknown tags: {', '.join(unknown)}", source="body")
         return book
 
-    @put("/{book_id:uuid}/reviews/me", summary="Create (201) or replace (200) your review of a book.")
+    @put(
+        "/{book_id:uuid}/reviews/me",
+        summary="Create (201) or replace (200) your review of a book.",
+        responses=upsert_responses(Review),
+    )
     async def put_review(
         self, db: Db, caller: CurrentCaller, book_id: FromPath[UUID], data: JSONBody[ReviewIn]
     ) -> Response[Review]:

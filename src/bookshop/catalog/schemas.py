@@ -7,23 +7,27 @@ from uuid import UUID
 
 import msgspec
 
-from bookshop.http.bodies import check_json_document
+from bookshop.http.bodies import JsonObject, check_json_document
 from bookshop.http.pagination import KeysetPage
+from bookshop.http.text import END, NO_NUL, SHOWN, SLUG, decimal_text
 
-Slug = Annotated[str, msgspec.Meta(max_length=200, pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$", examples=["the-hobbit"])]
-Isbn = Annotated[str, msgspec.Meta(pattern=r"^97[89][0-9]{10}$", examples=["9780261102217"])]
-Title = Annotated[str, msgspec.Meta(min_length=1, max_length=500, pattern=r"\S")]
-AuthorName = Annotated[str, msgspec.Meta(min_length=1, max_length=200, pattern=r"\S")]
-Subtitle = Annotated[str, msgspec.Meta(max_length=500)]
-Description = Annotated[str, msgspec.Meta(max_length=20_000)]
-Bio = Annotated[str, msgspec.Meta(max_length=10_000)]
+Slug = Annotated[str, msgspec.Meta(max_length=200, pattern=SLUG, examples=["the-hobbit"])]
+Isbn = Annotated[str, msgspec.Meta(pattern=rf"^97[89][0-9]{{10}}{END}", examples=["9780261102217"])]
+Title = Annotated[str, msgspec.Meta(min_length=1, max_length=500, pattern=SHOWN)]
+AuthorName = Annotated[str, msgspec.Meta(min_length=1, max_length=200, pattern=SHOWN)]
+Subtitle = Annotated[str, msgspec.Meta(max_length=500, pattern=NO_NUL)]
+Description = Annotated[str, msgspec.Meta(max_length=20_000, pattern=NO_NUL)]
+Bio = Annotated[str, msgspec.Meta(max_length=10_000, pattern=NO_NUL)]
 Stock = Annotated[int, msgspec.Meta(ge=0, le=2_147_483_647)]
 Rating = Annotated[int, msgspec.Meta(ge=1, le=5)]
-ReviewBody = Annotated[str, msgspec.Meta(max_length=5000)]
-TagSlug = Annotated[str, msgspec.Meta(max_length=100, pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$")]
-TagName = Annotated[str, msgspec.Meta(min_length=1, max_length=100, pattern=r"\S")]
+ReviewBody = Annotated[str, msgspec.Meta(max_length=5000, pattern=NO_NUL)]
+TagSlug = Annotated[str, msgspec.Meta(max_length=100, pattern=SLUG)]
+TagName = Annotated[str, msgspec.Meta(min_length=1, max_length=100, pattern=SHOWN)]
+# numeric(12, 2): 0 to 9999999999.99, as text (http/text.py says why)
+Price = Annotated[str, msgspec.Meta(pattern=decimal_text(10), examples=["12.50"])]
+# With its offset: an instant, not a wall-clock reading (and a date-time by RFC 3339).
+PublishedAt = Annotated[datetime, msgspec.Meta(tz=True)]
 
-MAX_PRICE = Decimal("9999999999.99")  # numeric(12, 2)
 MAX_METADATA_DEPTH = 16
 MAX_METADATA_BYTES = 64 * 1024
 # Paths under /books that are not a book: a book with one of these slugs could not be read by slug.
@@ -33,12 +37,6 @@ RESERVED_SLUGS = frozenset({"search", "export", "import"})
 def _check_slug(slug: str | msgspec.UnsetType) -> None:
     if isinstance(slug, str) and slug in RESERVED_SLUGS:
         raise ValueError(f"`slug` may not be {slug!r}: /books/{slug} is taken")
-
-
-def _check_price(price: Decimal | msgspec.UnsetType) -> None:
-    # is_finite first: NaN compares as an error, not as False, and Infinity would pass ">= 0".
-    if isinstance(price, Decimal) and not (price.is_finite() and 0 <= price <= MAX_PRICE and price == round(price, 2)):
-        raise ValueError(f"`price` must be between 0 and {MAX_PRICE} with at most two decimals")
 
 
 def _check_metadata(metadata: dict[str, Any] | msgspec.UnsetType) -> None:
@@ -99,17 +97,16 @@ class NewBook(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     slug: Slug | None = None
     title: Title
     author_id: UUID
-    price: Decimal
+    price: Price
     isbn: Isbn | None = None
     subtitle: Subtitle = ""
     description: Description = ""
     stock: Stock = 0
     is_published: bool = False
-    published_at: datetime | None = None
-    metadata: dict[str, Any] = msgspec.field(default_factory=dict)
+    published_at: PublishedAt | None = None
+    metadata: JsonObject = msgspec.field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        _check_price(self.price)
         if self.slug is not None:
             _check_slug(self.slug)
         _check_metadata(self.metadata)
@@ -133,17 +130,16 @@ class BookUpdate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     slug: Slug | msgspec.UnsetType = msgspec.UNSET
     title: Title | msgspec.UnsetType = msgspec.UNSET
     author_id: UUID | msgspec.UnsetType = msgspec.UNSET
-    price: Decimal | msgspec.UnsetType = msgspec.UNSET
+    price: Price | msgspec.UnsetType = msgspec.UNSET
     isbn: Isbn | msgspec.UnsetType = msgspec.UNSET
     subtitle: Subtitle | msgspec.UnsetType = msgspec.UNSET
     description: Description | msgspec.UnsetType = msgspec.UNSET
     stock: Stock | msgspec.UnsetType = msgspec.UNSET
     is_published: bool | msgspec.UnsetType = msgspec.UNSET
-    published_at: datetime | msgspec.UnsetType = msgspec.UNSET
-    metadata: dict[str, Any] | msgspec.UnsetType = msgspec.UNSET
+    published_at: PublishedAt | msgspec.UnsetType = msgspec.UNSET
+    metadata: JsonObject | msgspec.UnsetType = msgspec.UNSET
 
     def __post_init__(self) -> None:
-        _check_price(self.price)
         _check_slug(self.slug)
         _check_metadata(self.metadata)
 

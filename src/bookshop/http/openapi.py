@@ -9,9 +9,10 @@ would cost every start, and every test's app, about 0.1 s):
 - who may call each operation: the API key is required where the handler takes a signed-in
   caller, optional where anyone may call (a key that is sent must be valid, see http/auth.py);
 - the problem+json answers each operation can give, from what its handler declares: 400 for
-  anything it reads, 401 for a bad key, 403 where a role or an owner is checked, 404 for what it
-  looks up, 409 and 422 for writes the constraints refuse, 413 and 415 for bodies, 429 from the
-  rate limiter, 503 when the database is unavailable.
+  anything it reads, 401 for a bad key and 403 for a deactivated account's (on every route, since
+  a key sent anywhere is checked), 404 for what it looks up, 409 and 422 for writes the
+  constraints refuse, 408, 413 and 415 for bodies, 429 from the rate limiter, 503 when the
+  database is unavailable.
 """
 
 import importlib
@@ -26,6 +27,7 @@ from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.routes import HTTPRoute
 
 from bookshop.http.auth import needs_signed_in_caller
+from bookshop.http.bodies import JSON_OBJECT_SCHEMA, JSON_VALUE, JSON_VALUE_SCHEMA
 from bookshop.http.errors import PROBLEM_JSON
 
 # The modules whose structs are request or response payloads.
@@ -60,18 +62,21 @@ def _problem(status: int) -> dict[str, Any]:
     }
 
 
+def _raw_body(media_types: list[str]) -> dict[str, Any]:
+    """A body the handler reads itself (not JSON into a struct): text in the media types it takes."""
+    return {"required": True, "content": {media_type: {"schema": {"type": "string"}} for media_type in media_types}}
+
+
 def _answers(path: str, method: str, *, reads: bool, body: bool, path_params: bool, signed_in: bool) -> set[int]:
-    statuses = {401, 503}
+    statuses = {401, 403, 503}
     if path not in NOT_RATE_LIMITED:
         statuses.add(429)
     if reads:
         statuses.add(400)
     if path_params or signed_in:
         statuses.add(404)  # what the path names, or the caller's own account when it is gone
-    if signed_in:
-        statuses.add(403)
     if body:
-        statuses |= {400, 413, 415, 422}
+        statuses |= {400, 408, 413, 415, 422}
     if method in WRITES:
         statuses |= {409, 422}
     return statuses
@@ -80,7 +85,9 @@ def _answers(path: str, method: str, *, reads: bool, body: bool, path_params: bo
 def complete_document(app: Litestar, document: dict[str, Any]) -> None:
     """Completes Litestar's document of the app, in place (see the module's docstring)."""
     _, components = msgspec.json.schema_components(list(payload_structs()), ref_template="#/components/schemas/{name}")
-    document.setdefault("components", {}).setdefault("schemas", {}).update(components)
+    document.setdefault("components", {}).setdefault("schemas", {}).update(
+        {**components, JSON_VALUE: JSON_VALUE_SCHEMA}
+    )
     document.pop("security", None)
     for route in app.routes:
         if not isinstance(route, HTTPRoute):
@@ -103,6 +110,12 @@ def complete_document(app: Litestar, document: dict[str, Any]) -> None:
                 )
                 if data is not None and data.is_optional and "requestBody" in operation:
                     operation["requestBody"]["required"] = False
+                if media_types := handler.opt.get("body_media_types"):
+                    operation["requestBody"] = _raw_body(media_types)
+                for parameter in operation.get("parameters", []):
+                    if parameter["name"] in handler.opt.get("json_parameters", ()):
+                        del parameter["schema"]  # a JSON object in the query string, not free text
+                        parameter["content"] = {"application/json": {"schema": JSON_OBJECT_SCHEMA}}
                 responses = operation.setdefault("responses", {})
                 for status in sorted(statuses):
                     responses[str(status)] = _problem(status)

@@ -26,6 +26,7 @@ from litestar.di import Provide
 from litestar.params import QueryParameter
 
 from bookshop.http.errors import field_error
+from bookshop.http.text import END
 
 T = TypeVar("T")
 K = TypeVar("K")
@@ -40,7 +41,7 @@ After = Annotated[
     QueryParameter(
         min_length=1,
         max_length=1000,
-        pattern=r"^[A-Za-z0-9_-]+$",
+        pattern=rf"^[A-Za-z0-9_-]+{END}",
         description="The `next` cursor of the previous page.",
     ),
 ]

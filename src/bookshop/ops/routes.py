@@ -9,6 +9,7 @@ from litestar.params import QueryParameter
 
 from bookshop.http.dependencies import Admin, Db
 from bookshop.http.pagination import Keyset, KeysetPage, KeysetParams
+from bookshop.http.text import NO_NUL
 from bookshop.http.windows import window_until
 from bookshop.ops import diagnostics, service
 from bookshop.ops.schemas import Diagnostics, Event
@@ -33,7 +34,9 @@ class AdminEventController(Controller):
         db: Db,
         admin: Admin,
         keyset: NamedDependency[KeysetParams[int]],
-        kind: Annotated[str | None, QueryParameter(max_length=64, description="e.g. order_placed")] = None,
+        kind: Annotated[
+            str | None, QueryParameter(max_length=64, pattern=NO_NUL, description="e.g. order_placed")
+        ] = None,
         since: Annotated[datetime | None, QueryParameter(description="From (inclusive), ISO 8601.")] = None,
         until: Annotated[datetime | None, QueryParameter(description="To (exclusive), ISO 8601.")] = None,
     ) -> KeysetPage[Event]:

@@ -1,0 +1,29 @@
+"""OPTIONS answers with every method of the path.
+
+Litestar 2 makes a path's OPTIONS handler when the path's first handler is registered; handlers
+added to the path later are missing from its Allow header (litestar#4169, fixed in Litestar 3),
+so `OPTIONS /authors/{id}` said `DELETE, OPTIONS` of a path that also has GET and PATCH. This
+answers from the app's finished routes instead.
+"""
+
+from typing import Any
+
+from litestar import Litestar, Request, Response
+from litestar.routes import HTTPRoute
+
+
+class AllowEveryMethod:
+    """`on_startup` reads the methods of every path; `before_request` answers OPTIONS with them."""
+
+    def __init__(self) -> None:
+        self.allow: dict[str, str] = {}
+
+    def on_startup(self, app: Litestar) -> None:
+        self.allow = {
+            route.path_format: ", ".join(sorted(route.methods)) for route in app.routes if isinstance(route, HTTPRoute)
+        }
+
+    async def before_request(self, request: Request[Any, Any, Any]) -> Response[None] | None:
+        if request.method != "OPTIONS":
+            return None
+        return Response(None, status_code=204, headers={"Allow": self.allow[request.scope["path_template"]]})
