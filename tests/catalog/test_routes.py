@@ -302,7 +302,7 @@ async def test_replacing_tags_is_atomic_and_names_unknown_tags(client: Client, s
         t["slug"] for t in (await client.put(url, json={"tags": ["award", "sf"]}, headers=staff.headers)).json()["tags"]
     ] == ["award", "sf"]
     refused = await client.put(url, json={"tags": ["sf", "nope"]}, headers=staff.headers)
-    assert "nope" in assert_problem(refused, 400, field="tags")["errors"][0]["message"]
+    assert "nope" in assert_problem(refused, 422, field="tags")["errors"][0]["message"]
     assert [t["slug"] for t in (await client.get("/books/tagged")).json()["tags"]] == ["award", "sf"]  # unchanged
     counts = {t["slug"]: t["books"] for t in (await client.get("/tags")).json()}
     assert counts == {"award": 1, "sf": 1, "classic": 0}

@@ -33,7 +33,7 @@ from bookshop.catalog.schemas import (
 )
 from bookshop.http.auth import provide_optional_caller
 from bookshop.http.dependencies import CurrentCaller, Db, OptionalCaller, Staff
-from bookshop.http.errors import ProblemError, field_error, found
+from bookshop.http.errors import FieldError, ProblemError, found
 from bookshop.http.pagination import (
     Keyset,
     KeysetPage,
@@ -265,7 +265,7 @@ class BookController(Controller):
             book = await service.get_book(conn, book_id=book_id) if restored else None
         return found(book, f"No book {book_id}.")
 
-    @put("/{book_id:uuid}/tags", summary="Replace a book's tags atomically (staff); 400 naming unknown tags.")
+    @put("/{book_id:uuid}/tags", summary="Replace a book's tags atomically (staff); 422 naming unknown tags.")
     async def put_tags(self, db: Db, staff: Staff, book_id: FromPath[UUID], data: JSONBody[BookTagsIn]) -> Book:
         wanted = sorted(set(data.tags))
         async with db.transaction() as conn:
@@ -274,7 +274,12 @@ class BookController(Controller):
             book = found(await service.get_book(conn, book_id=book_id), f"No book {book_id}.")
             if known < len(wanted):  # raising here rolls the replacement back
                 unknown = sorted(set(wanted) - {tag.slug for tag in book.tags})
-                raise field_error("tags", f"Unknown tags: {', '.join(unknown)}", source="body")
+                raise ProblemError(
+                    422,
+                    "unknown-tags",
+                    detail=f"Unknown tags: {', '.join(unknown)}",
+                    errors=[FieldError(field="tags", message=f"No tag {slug}", source="body") for slug in unknown],
+                )
         return book
 
     @put(
