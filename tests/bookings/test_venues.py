@@ -101,6 +101,18 @@ async def test_out_of_range_venues_are_400_naming_the_field(
         assert_problem(patched, 400, field=field)
 
 
+async def test_subnormal_coordinates_are_kept_to_nine_places_not_a_400(client: Client, staff: Account) -> None:
+    """earthdistance's ll_to_earth fails on 5e-324 degrees ("value out of range: underflow"):
+    a venue placed there would have broken the nearest-venue search for everyone."""
+    body = {"name": "Null Island", "address": "0, 0", "latitude": 5e-324, "longitude": -1e-310, "capacity": 1}
+    created = await client.post("/venues", json=body | {"hourly_price": "1.00"}, headers=staff.headers)
+    assert created.status_code == 201, created.text
+    assert (created.json()["latitude"], created.json()["longitude"]) == (0.0, 0.0)
+    nearby = await client.get("/venues/nearby", params={"lat": 5e-324, "lon": 1e-320, "radius_km": 1})
+    assert nearby.status_code == 200, nearby.text
+    assert [venue["name"] for venue in nearby.json()] == ["Null Island"]
+
+
 async def test_nearby_finds_venues_in_the_radius_nearest_first_with_their_distance(
     client: Client, make_venue: VenueFactory
 ) -> None:

@@ -128,7 +128,71 @@ async def test_a_nul_in_one_ndjson_row_refuses_that_row_only(client: Client, sta
     assert response.json()["inserted"] == 1  # the text "\u0000" is no NUL
 
 
-async def test_a_nul_in_a_json_body_is_a_400(client: Client, staff: Account) -> None:
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("title", "A\u0000B"), ("subtitle", "\u0000"), ("metadata", {"note": "x\u0000"}), ("metadata", {"\u0000": 1})],
+)
+async def test_a_nul_anywhere_in_a_json_body_is_a_400_naming_the_field(
+    client: Client, staff: Account, field: str, value: Any
+) -> None:
     author_id = await add_author(client, staff)
-    body = {"slug": f"n-{uuid.uuid4().hex[:8]}", "title": "A\u0000B", "author_id": author_id, "price": "1"}
-    assert_problem(await client.post("/books", json=body, headers=staff.headers), 400)
+    body = {"slug": f"n-{uuid.uuid4().hex[:8]}", "title": "T", "author_id": author_id, "price": "1", field: value}
+    assert_problem(await client.post("/books", json=body, headers=staff.headers), 400, field=field)
+
+
+async def test_a_nul_in_a_query_is_a_400_naming_it(client: Client) -> None:
+    assert_problem(await client.get("/books/search", params={"q": "a\u0000"}), 400, field="q")
+
+
+@pytest.mark.parametrize("price", [12.5, 12, "1e3", " 5", "5 ", "5.001", "05", "+5", "-1", "", "5\n", "10000000000"])
+async def test_a_price_is_a_decimal_string_in_one_form(client: Client, staff: Account, price: Any) -> None:
+    """The form the document's pattern shows, and only it: a JSON number (a float to many a
+    client) and the other spellings Python's Decimal() reads are refused."""
+    author_id = await add_author(client, staff)
+    body = {"slug": f"p-{uuid.uuid4().hex[:8]}", "title": "Priced", "author_id": author_id, "price": price}
+    assert_problem(await client.post("/books", json=body, headers=staff.headers), 400, field="price")
+
+
+@pytest.mark.parametrize(("price", "stored"), [("0", "0.00"), ("12.5", "12.50"), ("9999999999.99", "9999999999.99")])
+async def test_a_price_in_that_form_is_taken(client: Client, staff: Account, price: str, stored: str) -> None:
+    author_id = await add_author(client, staff)
+    body = {"slug": f"p-{uuid.uuid4().hex[:8]}", "title": "Priced", "author_id": author_id, "price": price}
+    created = await client.post("/books", json=body, headers=staff.headers)
+    assert created.status_code == 201, created.text
+    assert created.json()["price"] == stored
+
+
+async def test_an_integral_number_is_an_integer_as_json_schema_says(client: Client, staff: Account) -> None:
+    book = await add_book(client, staff, await add_author(client, staff), "rated")
+    url = f"/books/{book['id']}/reviews/me"
+    taken = await client.put(url, json={"rating": 4.0, "body": "Good."}, headers=staff.headers)
+    assert taken.status_code == 201, taken.text
+    assert taken.json()["rating"] == 4
+    assert_problem(await client.put(url, json={"rating": 4.5}, headers=staff.headers), 400, field="rating")
+    assert_problem(await client.put(url, json={"rating": "4"}, headers=staff.headers), 400, field="rating")
+
+
+@pytest.mark.parametrize(
+    "email",
+    ["reader@example.com\n", "read\x1cer@example.com", "read\u00a0er@example.com", "reader@exa mple.com"],
+)
+async def test_an_email_with_a_space_or_control_character_is_a_400(client: Client, email: str) -> None:
+    """Python's \\s and the document's (ECMA) \\s differ on \\x1c and on a final newline: the
+    pattern lists what it refuses, so both read it alike."""
+    assert_problem(await client.post("/users", json={"email": email, "name": "R"}, headers=JSON), 400, field="email")
+
+
+async def test_a_name_of_nothing_visible_is_a_400(client: Client) -> None:
+    body = {"email": f"{uuid.uuid4().hex[:8]}@example.com", "name": "\x1c\u3000"}
+    assert_problem(await client.post("/users", json=body, headers=JSON), 400, field="name")
+
+
+async def test_a_published_at_without_an_offset_is_a_400(client: Client, staff: Account) -> None:
+    author_id = await add_author(client, staff)
+    body = {"slug": "naive", "title": "N", "author_id": author_id, "price": "1", "published_at": "2020-01-01T00:00:00"}
+    assert_problem(await client.post("/books", json=body, headers=staff.headers), 400, field="published_at")
+
+
+async def test_a_null_setting_is_a_400_naming_value(client: Client, customer: Account) -> None:
+    url = f"/users/{customer.user_id}/settings/theme"
+    assert_problem(await client.put(url, json={"value": None}, headers=customer.headers), 400, field="value")

@@ -59,3 +59,21 @@ def test_payloads_are_described_as_msgspec_validates_them(document: dict[str, An
     assert book_in["properties"]["price"]["pattern"] == decimal_text(10)
     assert schemas["OrderLineIn"]["additionalProperties"] is False  # nested inputs too
     assert set(schemas["Problem"]["required"]) == {"type", "title", "status"}
+
+
+def test_what_the_checks_of_schemathesis_found_undeclared_is_declared(document: dict[str, Any]) -> None:
+    paths = document["paths"]
+    # A deactivated account's key is refused on every route, public ones included.
+    assert all("403" in operation["responses"] for _, _, operation in operations(document))
+    assert "408" in paths["/users"]["post"]["responses"]  # a body that does not arrive in time
+    assert set(paths["/books/export"]["get"]["responses"]["200"]["content"]) == {"application/x-ndjson"}
+    for path in ("/users/{user_id}/profile", "/users/{user_id}/settings/{key}", "/books/{book_id}/reviews/me"):
+        assert {"200", "201"} <= paths[path]["put"]["responses"].keys(), path  # created or replaced
+    imported = paths["/books/import"]["post"]["requestBody"]
+    assert imported["required"] is True
+    assert set(imported["content"]) == {"application/jsonl", "application/x-ndjson", "text/csv"}
+    (prefers,) = [p for p in paths["/users"]["get"]["parameters"] if p["name"] == "prefers"]
+    assert prefers["content"]["application/json"]["schema"]["type"] == "object"  # JSON, not free text
+    assert document["components"]["schemas"]["NewBook"]["properties"]["metadata"]["additionalProperties"] == {
+        "$ref": "#/components/schemas/JsonValue"
+    }

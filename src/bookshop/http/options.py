@@ -3,13 +3,22 @@
 Litestar 2 makes a path's OPTIONS handler when the path's first handler is registered; handlers
 added to the path later are missing from its Allow header (litestar#4169, fixed in Litestar 3),
 so `OPTIONS /authors/{id}` said `DELETE, OPTIONS` of a path that also has GET and PATCH. This
-answers from the app's finished routes instead.
+answers from the app's finished routes instead. Routes that differ only in their parameters'
+names (`/books/{id_or_slug}` and `/books/{book_id}`) share one place in Litestar's router, so
+their methods are answered together.
 """
 
+import re
 from typing import Any
 
 from litestar import Litestar, Request, Response
 from litestar.routes import HTTPRoute
+
+_PARAMETER = re.compile(r"\{[^}]*\}")
+
+
+def _shape(path_format: str) -> str:
+    return _PARAMETER.sub("{}", path_format)
 
 
 class AllowEveryMethod:
@@ -19,11 +28,14 @@ class AllowEveryMethod:
         self.allow: dict[str, str] = {}
 
     def on_startup(self, app: Litestar) -> None:
-        self.allow = {
-            route.path_format: ", ".join(sorted(route.methods)) for route in app.routes if isinstance(route, HTTPRoute)
-        }
+        methods: dict[str, set[str]] = {}
+        for route in app.routes:
+            if isinstance(route, HTTPRoute):
+                methods.setdefault(_shape(route.path_format), set()).update(route.methods)
+        self.allow = {shape: ", ".join(sorted(names)) for shape, names in methods.items()}
 
     async def before_request(self, request: Request[Any, Any, Any]) -> Response[None] | None:
         if request.method != "OPTIONS":
             return None
-        return Response(None, status_code=204, headers={"Allow": self.allow[request.scope["path_template"]]})
+        allow = self.allow[_shape(request.scope["path_template"])]
+        return Response(None, status_code=204, headers={"Allow": allow})
