@@ -140,8 +140,9 @@ async def test_a_nul_anywhere_in_a_json_body_is_a_400_naming_the_field(
     assert_problem(await client.post("/books", json=body, headers=staff.headers), 400, field=field)
 
 
-async def test_a_nul_in_a_query_is_a_400_naming_it(client: Client) -> None:
+async def test_a_nul_in_a_query_or_a_path_is_a_400_naming_it(client: Client) -> None:
     assert_problem(await client.get("/books/search", params={"q": "a\u0000"}), 400, field="q")
+    assert_problem(await client.get("/books/a%00b"), 400, field="id_or_slug")
 
 
 @pytest.mark.parametrize("price", [12.5, 12, "1e3", " 5", "5 ", "5.001", "05", "+5", "-1", "", "5\n", "10000000000"])

@@ -9,7 +9,7 @@ from uuid import UUID
 from litestar import Controller, Request, Response, delete, get, patch, post, put
 from litestar.di import NamedDependency, Provide
 from litestar.exceptions import HTTPException
-from litestar.params import FromPath, JSONBody, QueryParameter
+from litestar.params import FromPath, JSONBody, PathParameter, QueryParameter
 from litestar.response import Stream
 
 from bookshop.catalog import importer, service
@@ -54,6 +54,7 @@ IMPORT_FORMATS: dict[str, importer.Format] = {
 }
 IMPORT_MAX_BYTES = 64 * 1024 * 1024
 
+IdOrSlug = Annotated[str, PathParameter(pattern=NO_NUL, description="The book's id or its slug.")]
 AuthorSearch = Annotated[
     str | None,
     QueryParameter(
@@ -223,7 +224,7 @@ class BookController(Controller):
         dependencies={"caller": Provide(provide_optional_caller)},
         summary="A book by id or slug, with its author, tags and rating summary (one database round trip).",
     )
-    async def get_book(self, db: Db, caller: OptionalCaller, id_or_slug: FromPath[str]) -> Book:
+    async def get_book(self, db: Db, caller: OptionalCaller, id_or_slug: IdOrSlug) -> Book:
         async with db.connection() as conn:
             book = await service.get_book(conn, **_book_key(id_or_slug))
         visible = book if book and (book.is_published or (caller and caller.is_staff)) else None
