@@ -34,3 +34,12 @@ async def test_options_lists_every_documented_method_of_each_path(client: Client
         assert response.status_code == 204, (url, response.text)
         allowed = {method.strip() for method in response.headers["allow"].split(",")}
         assert allowed - {"HEAD"} == methods | {"OPTIONS"}, url
+
+
+async def test_a_url_takes_the_methods_of_the_routes_its_segments_fit(client: Client) -> None:
+    """/books/{id_or_slug} (GET) and /books/{book_id} (PATCH, DELETE) share a place: a slug fits
+    only the first, a book's id both."""
+    by_slug = await client.options("/books/dune")
+    assert by_slug.headers["allow"] == "GET, OPTIONS"
+    by_id = await client.options(f"/books/{AN_ID}")
+    assert by_id.headers["allow"] == "DELETE, GET, OPTIONS, PATCH"
