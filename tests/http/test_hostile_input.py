@@ -142,7 +142,7 @@ async def test_a_nul_anywhere_in_a_json_body_is_a_400_naming_the_field(
 
 async def test_a_nul_in_a_query_or_a_path_is_a_400_naming_it(client: Client) -> None:
     assert_problem(await client.get("/books/search", params={"q": "a\u0000"}), 400, field="q")
-    assert_problem(await client.get("/books/a%00b"), 400, field="id_or_slug")
+    assert_problem(await client.get("/books/a%00b"), 400, field="book")
 
 
 @pytest.mark.parametrize("price", [12.5, 12, "1e3", " 5", "5 ", "5.001", "05", "+5", "-1", "", "5\n", "10000000000"])
@@ -197,3 +197,8 @@ async def test_a_published_at_without_an_offset_is_a_400(client: Client, staff: 
 async def test_a_null_setting_is_a_400_naming_value(client: Client, customer: Account) -> None:
     url = f"/users/{customer.user_id}/settings/theme"
     assert_problem(await client.put(url, json={"value": None}, headers=customer.headers), 400, field="value")
+
+
+async def test_a_job_id_past_bigint_is_a_400_naming_it(client: Client, admin_account: Account) -> None:
+    retried = await client.post("/admin/jobs/7850159767682260989378560/retry", headers=admin_account.headers)
+    assert_problem(retried, 400, field="job_id")

@@ -40,7 +40,7 @@ async def test_requests_are_counted_by_route_template_and_status(client: Client)
     samples = await scrape(client)
 
     listing = {"method": "GET", "route": "/books", "status": "200"}
-    detail = {"method": "GET", "route": "/books/{id_or_slug}", "status": "404"}
+    detail = {"method": "GET", "route": "/books/{book}", "status": "404"}
     assert value(samples, "bookshop_http_requests_total", **listing) == 2
     assert value(samples, "bookshop_http_requests_total", **detail) == 1
     assert value(samples, "bookshop_http_request_duration_seconds_count", **listing) == 2

@@ -23,7 +23,7 @@ async def test_one_json_access_line_per_request_with_the_header_id(make_client: 
     [line] = logs.access(request_id)
     assert line["level"] == "INFO"
     assert line["method"] == "GET"
-    assert line["route"] == "/books/{id_or_slug}"
+    assert line["route"] == "/books/{book}"
     assert line["path"] == "/books/no-such-book"
     assert line["status"] == 404
     assert isinstance(line["duration_ms"], float)

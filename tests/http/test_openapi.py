@@ -29,7 +29,7 @@ def test_a_key_is_required_only_where_a_caller_must_be_signed_in(document: dict[
     assert "security" not in document  # declared per operation instead
     optional, required = [{}, {"ApiKey": []}], [{"ApiKey": []}]
     assert document["paths"]["/books"]["get"]["security"] == optional
-    assert document["paths"]["/books/{id_or_slug}"]["get"]["security"] == optional  # staff see drafts
+    assert document["paths"]["/books/{book}"]["get"]["security"] == optional  # staff see drafts
     assert document["paths"]["/users"]["post"]["security"] == optional  # admins register staff
     assert document["paths"]["/me"]["get"]["security"] == required
     assert document["paths"]["/admin/jobs"]["get"]["security"] == required
@@ -44,7 +44,7 @@ def test_every_refusal_is_documented_as_problem_json(document: dict[str, Any]) -
             assert answer["content"] == {
                 "application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}
             }, (method, path, status)
-    patch_book = document["paths"]["/books/{book_id}"]["patch"]["responses"]
+    patch_book = document["paths"]["/books/{book}"]["patch"]["responses"]
     assert {"400", "401", "403", "404", "409", "413", "415", "422", "429", "503"} <= patch_book.keys()
     assert "429" not in document["paths"]["/health"]["get"]["responses"]  # probes are never limited
 

@@ -55,6 +55,7 @@ IMPORT_FORMATS: dict[str, importer.Format] = {
 IMPORT_MAX_BYTES = 64 * 1024 * 1024
 
 IdOrSlug = Annotated[str, PathParameter(pattern=NO_NUL, description="The book's id or its slug.")]
+BookId = Annotated[UUID, PathParameter(description="The book's id.")]
 AuthorSearch = Annotated[
     str | None,
     QueryParameter(
@@ -68,11 +69,11 @@ SEARCH_HITS = Keyset("book-search", key=lambda hit: (hit.rank, hit.id), key_type
 REVIEWS = Keyset("reviews", key=lambda review: review.id, key_type=UUID)
 
 
-def _book_key(id_or_slug: str) -> dict[str, Any]:
+def _book_key(book: str) -> dict[str, Any]:
     try:
-        return {"book_id": UUID(id_or_slug)}
+        return {"book_id": UUID(book)}
     except ValueError:
-        return {"slug": id_or_slug}
+        return {"slug": book}
 
 
 class AuthorController(Controller):
@@ -220,15 +221,15 @@ class BookController(Controller):
         return SearchPage(items=hits, next=keyset.next(hits), suggestions=suggestions)
 
     @get(
-        "/{id_or_slug:str}",
+        "/{book:str}",
         dependencies={"caller": Provide(provide_optional_caller)},
         summary="A book by id or slug, with its author, tags and rating summary (one database round trip).",
     )
-    async def get_book(self, db: Db, caller: OptionalCaller, id_or_slug: IdOrSlug) -> Book:
+    async def get_book(self, db: Db, caller: OptionalCaller, book: IdOrSlug) -> Book:
         async with db.connection() as conn:
-            book = await service.get_book(conn, **_book_key(id_or_slug))
-        visible = book if book and (book.is_published or (caller and caller.is_staff)) else None
-        return found(visible, f"No book {id_or_slug}.")
+            found_book = await service.get_book(conn, **_book_key(book))
+        visible = found_book if found_book and (found_book.is_published or (caller and caller.is_staff)) else None
+        return found(visible, f"No book {book}.")
 
     @post(
         "/",
@@ -247,17 +248,18 @@ class BookController(Controller):
         assert book is not None
         return book
 
-    @patch("/{book_id:uuid}", summary="Change some fields of a book (staff).")
-    async def update_book(self, db: Db, staff: Staff, book_id: FromPath[UUID], data: JSONBody[BookUpdate]) -> Book:
+    # {book} as GET names it, so that the three share one path (the URL is one resource).
+    @patch("/{book:uuid}", summary="Change some fields of a book (staff).")
+    async def update_book(self, db: Db, staff: Staff, book: BookId, data: JSONBody[BookUpdate]) -> Book:
         async with db.transaction() as conn:
-            updated = await service.update_book(conn, book_id=book_id, changes=data)
-            book = await service.get_book(conn, book_id=book_id) if updated else None
-        return found(book, f"No book {book_id}.")
+            updated = await service.update_book(conn, book_id=book, changes=data)
+            changed = await service.get_book(conn, book_id=book) if updated else None
+        return found(changed, f"No book {book}.")
 
-    @delete("/{book_id:uuid}", summary="Soft-delete a book (staff): gone from listings, search and detail.")
-    async def delete_book(self, db: Db, staff: Staff, book_id: FromPath[UUID]) -> None:
+    @delete("/{book:uuid}", summary="Soft-delete a book (staff): gone from listings, search and detail.")
+    async def delete_book(self, db: Db, staff: Staff, book: BookId) -> None:
         async with db.transaction() as conn:
-            found(await service.soft_delete_book(conn, book_id=book_id), f"No book {book_id}.")
+            found(await service.soft_delete_book(conn, book_id=book), f"No book {book}.")
 
     @post("/{book_id:uuid}/restore", status_code=200, summary="Restore a soft-deleted book (staff).")
     async def restore_book(self, db: Db, staff: Staff, book_id: FromPath[UUID]) -> Book:

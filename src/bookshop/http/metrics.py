@@ -5,7 +5,7 @@ app counts only its own requests, and apps built side by side (the tests) do not
 
 - `bookshop_http_requests_total{method, route, status}` and
   `bookshop_http_request_duration_seconds{method, route, status}` (a histogram), observed for
-  every request by http/observe.py. `route` is the route's template (`/books/{id_or_slug}`),
+  every request by http/observe.py. `route` is the route's template (`/books/{book}`),
   never the path with its ids; a request no route matched counts under `route="unmatched"`.
   `status` is what the app answered, or 499 when the client left before the response was
   complete, or 500 when a response failed after it started (http/observe.py).

@@ -4,7 +4,7 @@ from typing import Annotated
 
 from litestar import Controller, get, post
 from litestar.di import NamedDependency
-from litestar.params import FromPath, QueryParameter
+from litestar.params import PathParameter, QueryParameter
 
 from bookshop.http.dependencies import Admin, Db
 from bookshop.http.errors import ProblemError, found
@@ -13,6 +13,7 @@ from bookshop.jobs import service
 from bookshop.jobs.schemas import Job, JobStatus
 
 JOBS = Keyset("jobs", key=lambda job: job.id, key_type=int)
+JobId = Annotated[int, PathParameter(ge=1, le=2**63 - 1, description="The job's id (a bigint).")]
 
 
 class AdminJobController(Controller):
@@ -32,7 +33,7 @@ class AdminJobController(Controller):
         return keyset.page(jobs)
 
     @post("/{job_id:int}/retry", status_code=200, summary="Queue a failed job again, attempts reset (admin).")
-    async def retry_job(self, db: Db, admin: Admin, job_id: FromPath[int]) -> Job:
+    async def retry_job(self, db: Db, admin: Admin, job_id: JobId) -> Job:
         async with db.transaction() as conn:
             retried = await service.retry(conn, job_id=job_id)
             job = found(retried or await service.get_job(conn, job_id=job_id), f"No job {job_id}.")
