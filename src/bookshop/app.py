@@ -28,6 +28,7 @@ from bookshop.http.observe import RequestObserver
 from bookshop.http.openapi import ExactJsonRenderPlugin
 from bookshop.http.security import DOCS_PATH, cors_config, rate_limit_config, security_headers
 from bookshop.jobs.routes import AdminJobController
+from bookshop.ops.diagnostics import migration_files
 from bookshop.ops.routes import AdminDiagnosticsController, AdminEventController
 from bookshop.orders.routes import InvoiceController, MyOrderController, OrderController
 from bookshop.settings import DEVELOPMENT_PEPPER, Settings
@@ -86,7 +87,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
         guards=[require_key_header],
         exception_handlers=EXCEPTION_HANDLERS,
         lifespan=[pool_lifespan],
-        state=State({"settings": settings, "metrics": metrics}),
+        # code_migrations: what /ready checks the schema against, read from migrations/ once.
+        state=State({"settings": settings, "metrics": metrics, "code_migrations": migration_files()}),
         openapi_config=OpenAPIConfig(
             title="bookshop",
             version="0.1.0",
