@@ -8,7 +8,6 @@ from litestar import Litestar
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 
 from bookshop.accounts.routes import AccountController, AdminUserController, MeController, UserController
@@ -20,6 +19,7 @@ from bookshop.db.query_log import QueryObserver
 from bookshop.http.auth import provide_caller, require_admin, require_key_header, require_staff
 from bookshop.http.bodies import StrictRequest
 from bookshop.http.dependencies import provide_database
+from bookshop.http.docs_page import assets_router, swagger_page
 from bookshop.http.errors import EXCEPTION_HANDLERS
 from bookshop.http.health import HealthController
 from bookshop.http.logs import logging_config
@@ -77,6 +77,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             AdminJobController,
             AdminEventController,
             AdminDiagnosticsController,
+            assets_router(),
         ],
         dependencies={
             "db": Provide(provide_database, sync_to_thread=False),
@@ -93,7 +94,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             title="bookshop",
             version="0.1.0",
             path=DOCS_PATH,
-            render_plugins=[SwaggerRenderPlugin(), ExactJsonRenderPlugin()],
+            render_plugins=[swagger_page(), ExactJsonRenderPlugin()],
             components=Components(security_schemes={"ApiKey": SecurityScheme(type="http", scheme="bearer")}),
         ),
         before_send=[security_headers],
