@@ -88,8 +88,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         guards=[require_key_header],
         exception_handlers=EXCEPTION_HANDLERS,
         lifespan=[pool_lifespan],
-        # code_migrations: what /ready checks the schema against, read from migrations/ once.
-        state=State({"settings": settings, "metrics": metrics, "code_migrations": migration_files()}),
+        state=State({"settings": settings, "metrics": metrics}),
         openapi_config=OpenAPIConfig(
             title="bookshop",
             version="0.1.0",
@@ -104,6 +103,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
         request_max_body_size=settings.max_body_bytes,
         request_class=StrictRequest,
     )
+    # What /ready checks the schema against (http/health.py), read from migrations/ once.
+    app.state.code_migrations = migration_files()
     # Around the whole app, 404s of unknown paths and error responses included (http/observe.py).
     app.asgi_handler = RequestObserver(app.asgi_handler, metrics=metrics, body_timeout=settings.body_timeout_seconds)
     # After Litestar set up logging, so the warning leaves in the configured format.
