@@ -5,15 +5,19 @@ issue saw (initdb or postmaster.pid from two processes, two demo seeds) has its 
 """
 
 import os
+import signal
 import subprocess
+import time
 from pathlib import Path
 
 import asyncpg
+import httpx
 
 from bookshop.db.urls import DatabaseUrls
 from tests.support.accounts import TEST_PEPPER
 from tests.support.cli import BOOKSHOP, run
 from tests.support.databases import cloned_database
+from tests.support.served import READY_SECONDS, free_port
 
 ROUNDS = 3
 
@@ -74,3 +78,56 @@ async def test_two_demo_seeds_at_once_seed_one_data_set(
                 assert await conn.fetchval("SELECT count(*) FROM api_keys") == 3
             finally:
                 await conn.close()
+
+
+def wait_ready(port: int, server: subprocess.Popen[bytes], log: Path) -> None:
+    """Returns once GET /ready on the port answers 200; fails if the server exits first."""
+    deadline = time.monotonic() + READY_SECONDS
+    while True:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/ready", timeout=5).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        assert server.poll() is None, log.read_text()
+        assert time.monotonic() < deadline, f"not ready within {READY_SECONDS:g} s:\n{log.read_text()}"
+        time.sleep(0.1)
+
+
+def test_two_first_serves_at_once_share_one_server_and_one_demo_data_set(tmp_path: Path) -> None:
+    """The issue's scene: two `bookshop serve` on a new folder (two terminals, two ports). Both
+    serve; one seeded, the other found the data there."""
+    pgdata = tmp_path / "pgdata"
+    base_env = {**os.environ, "EMBEDDED_PGDATA": str(pgdata), "DATABASE_URL": "", "MIGRATIONS_DATABASE_URL": ""}
+    ports = [free_port(), free_port()]
+    logs = [tmp_path / f"serve-{port}.log" for port in ports]
+    servers = []
+    for port, log in zip(ports, logs, strict=True):
+        with log.open("wb") as output:
+            servers.append(
+                subprocess.Popen(
+                    [BOOKSHOP, "serve", "--port", str(port)],
+                    env=base_env,
+                    cwd=tmp_path,
+                    stdout=output,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,
+                )
+            )
+    try:
+        for port, server, log in zip(ports, servers, logs, strict=True):
+            wait_ready(port, server, log)
+        admin_key = (tmp_path / ".demo-keys.txt").read_text().splitlines()[1].split()[2]
+        for port in ports:
+            page = httpx.get(
+                f"http://127.0.0.1:{port}/users?per_page=1", headers={"Authorization": f"Bearer {admin_key}"}, timeout=5
+            )
+            assert page.json()["total"] == 27 + 20  # one demo data set: its accounts and the catalog's reviewers
+    finally:
+        for server in servers:
+            os.killpg(server.pid, signal.SIGTERM)
+            server.wait(timeout=30)
+        run("db", "stop", env={"EMBEDDED_PGDATA": str(pgdata)}, cwd=tmp_path)
+    outputs = [log.read_text() for log in logs]
+    assert not any("Traceback" in output for output in outputs), outputs
+    assert sum("seeded the demo data set" in output for output in outputs) == 1, outputs
