@@ -1,14 +1,18 @@
 """docker-compose.yml, the Dockerfile and the justfile agree with the code they run.
 
-No Docker engine and no database: the files are parsed, and every `bookshop …` command in them
-goes through the real CLI parser, so renaming a command or an option breaks this test rather
-than a deployment.
+No Docker engine and no database: the files are parsed, every `bookshop …` command in them goes
+through the real CLI parser, so renaming a command or an option breaks this test rather than a
+deployment, and compose's own `config` validates the compose file. What needs an engine (building
+the image, running the stack) is not tested here; tests/test_wheel.py runs the image's install
+steps outside Docker.
 """
 
 import argparse
-import json
+import os
 import re
 import shlex
+import shutil
+import subprocess
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -20,13 +24,15 @@ from bookshop.app import create_app
 from bookshop.cli import build_parser
 from bookshop.db.admin import APP_ROLE, OWNER_ROLE
 from bookshop.settings import DATABASE_URL_SCHEMES, Settings
+from tests.support import dockerfile
+from tests.support.programs import program
 
 ROOT = Path(__file__).resolve().parents[1]
 COMPOSE: dict[str, Any] = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
 SERVICES: dict[str, dict[str, Any]] = COMPOSE["services"]
 DB_SERVICE = "db"
 # Services that run the bookshop image against the db service.
-APP_SERVICES = ("migrate", "api")
+APP_SERVICES = ("migrate", "api", "worker")
 POSTGRES_PORT = 5432
 SHELL_OPERATORS = {"&&", "||", ";", "|"}
 
@@ -67,12 +73,14 @@ def depends_on(service: dict[str, Any]) -> dict[str, str]:
     return {name: spec.get("condition", "service_started") for name, spec in deps.items()}
 
 
+BUILD_ARGS, STAGES = dockerfile.stages()
+RUNTIME = STAGES[-1]  # the stage the image is
+
+
 def dockerfile_cmd() -> list[str]:
-    cmds = [line for line in (ROOT / "Dockerfile").read_text().splitlines() if line.startswith("CMD ")]
-    assert cmds, "the Dockerfile has no CMD"
-    command = json.loads(cmds[-1].removeprefix("CMD "))  # the last CMD is the one that counts
-    assert isinstance(command, list)
-    return command
+    cmds = RUNTIME.all("CMD")
+    assert cmds, "the Dockerfile's runtime stage has no CMD"
+    return cmds[-1].exec_form()  # the last CMD is the one that counts
 
 
 def justfile_bookshop_calls() -> list[tuple[str, list[str]]]:
@@ -163,17 +171,110 @@ def test_bootstrap_then_migrate_then_api() -> None:
     )
 
 
-def test_api_requires_a_pepper_and_checks_readiness() -> None:
+def test_api_requires_a_pepper_and_the_image_checks_readiness() -> None:
     api = SERVICES["api"]
     assert re.fullmatch(r"\$\{API_KEY_PEPPER:\?.*\}", environment(api)["API_KEY_PEPPER"])
-    probe = " ".join(api["healthcheck"]["test"])
-    path = re.search(r"http://[^/'\"]+(/[\w/-]*)", probe)
+    assert "healthcheck" not in api, "the image's HEALTHCHECK probes /ready; compose should not replace it"
+    (healthcheck,) = RUNTIME.all("HEALTHCHECK")
+    probe = " ".join(healthcheck.exec_form())
+    path = re.search(r"http://127\.0\.0\.1:[^/]+(/[\w/-]*)", probe)
     assert path, probe
     routes = {route.path for route in create_app(Settings(database_url="postgresql://u@h/d")).routes}
+    assert path.group(1) == "/ready"
     assert path.group(1) in routes
+    # The port it probes: PORT, else the default that `bookshop serve` listens on.
+    default_port = Settings().port
+    assert f"os.environ.get('PORT', '{default_port}')" in probe
     port = assert_cli_accepts(bookshop_args(COMMANDS["api"])).port
-    assert f"127.0.0.1:{port}" in probe, "the healthcheck must probe the port the api listens on"
+    assert port == default_port, "the api must listen where the image's healthcheck probes"
     assert any(str(mapping).endswith(f":{port}") for mapping in api["ports"])
+
+
+def test_the_api_runs_one_worker_per_container_and_scales_by_replicas() -> None:
+    api = SERVICES["api"]
+    assert assert_cli_accepts(bookshop_args(COMMANDS["api"])).workers == 1
+    assert api["deploy"]["replicas"] >= 2
+    # Each replica needs a host port of its own: a range at least as long as the replicas.
+    (mapping,) = api["ports"]
+    first, _, last = str(mapping).split(":")[0].partition("-")
+    assert int(last or first) - int(first) + 1 >= api["deploy"]["replicas"], mapping
+
+
+def test_the_job_worker_runs_beside_the_api() -> None:
+    worker = SERVICES["worker"]
+    assert bookshop_args(COMMANDS["worker"])[0] == "worker"
+    assert depends_on(worker).get("migrate") == "service_completed_successfully"
+    assert "MIGRATIONS_DATABASE_URL" not in environment(worker)
+    assert "ports" not in worker
+    assert worker["healthcheck"] == {"disable": True}  # no HTTP to probe
+    assert worker["restart"] == "unless-stopped"
+
+
+def compose_command() -> list[str]:
+    """Compose v2 (`docker compose`) when the docker client has the plugin; else Debian's
+    docker-compose (1.29), whose `config` validates the same Compose specification. Neither
+    needs an engine for `config`."""
+    docker = shutil.which("docker")
+    if docker and subprocess.run([docker, "compose", "version"], capture_output=True, check=False).returncode == 0:
+        return [docker, "compose"]
+    return [program("docker-compose")]
+
+
+def test_compose_config_accepts_the_file(tmp_path: Path) -> None:
+    command = [*compose_command(), "--file", str(ROOT / "docker-compose.yml"), "config"]
+    env = {**os.environ, "API_KEY_PEPPER": "a-pepper-of-16-characters"}
+    env.pop("DOCKER_HOST", None)
+    accepted = subprocess.run(command, env=env, cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert accepted.returncode == 0, accepted.stderr
+    resolved = yaml.safe_load(accepted.stdout)
+    assert set(resolved["services"]) == {"db", "bootstrap", "migrate", "api", "worker"}
+    assert resolved["services"]["api"]["environment"]["API_KEY_PEPPER"] == "a-pepper-of-16-characters"
+    env.pop("API_KEY_PEPPER")
+    refused = subprocess.run(command, env=env, cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert refused.returncode != 0
+    assert "API_KEY_PEPPER" in refused.stderr
+
+
+def test_the_image_is_built_in_stages_from_a_pinned_base() -> None:
+    assert len(STAGES) >= 2
+    for stage in STAGES:
+        # A full version and a digest: the same bytes on every build.
+        assert re.fullmatch(r"[\w./-]+:\d+\.\d+\.\d+[\w.-]*@sha256:[0-9a-f]{64}", stage.base), stage.base
+    builder = next(stage for stage in STAGES if stage.name == "builder")
+    installs = " ".join(run.arguments for run in builder.all("RUN"))
+    uv_version = BUILD_ARGS["UV_VERSION"]
+    assert re.fullmatch(r"\d+\.\d+\.\d+", uv_version)
+    assert '"uv==${UV_VERSION}"' in installs
+
+
+def test_the_builder_installs_from_the_lock_without_dev_or_embedded() -> None:
+    builder = next(stage for stage in STAGES if stage.name == "builder")
+    syncs = [run.arguments for run in builder.all("RUN") if run.arguments.startswith("uv sync")]
+    assert syncs
+    for sync in syncs:
+        assert "--frozen" in sync.split()
+        assert "--no-dev" in sync.split()
+        assert "--extra" not in sync, "the embedded extra stays out of the image"
+        assert "--all-extras" not in sync
+    assert "--no-editable" in syncs[-1].split(), "an editable install would read sql/ from the build folder"
+    copied = {source for copy in builder.all("COPY") for source in copy.operands()[:-1]}
+    assert copied <= {"pyproject.toml", "uv.lock", "README.md", "src/", "sql/", "migrations/"}, copied
+
+
+def test_the_runtime_stage_holds_the_venv_and_a_numeric_user() -> None:
+    copies = RUNTIME.all("COPY")
+    assert copies
+    for copy in copies:
+        assert copy.flags().get("from") == "builder", copy.arguments  # nothing from the build context
+        assert copy.flags().get("chown", "0:0") == "0:0", "the code belongs to root, not the service"
+    assert not RUNTIME.all("RUN"), "the runtime stage installs nothing (no uv, no dev tools)"
+    users = RUNTIME.all("USER")
+    assert users
+    user = users[-1].arguments
+    assert re.fullmatch(r"\d+:\d+", user), f"USER must be numeric uid:gid, got {user!r}"
+    assert int(user.split(":")[0]) != 0
+    positions = [RUNTIME.instructions.index(instruction) for instruction in (*copies, users[-1])]
+    assert positions[-1] == max(positions), "USER comes after the code is in place"
 
 
 def test_postgres_is_18_or_newer() -> None:

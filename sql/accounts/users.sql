@@ -129,6 +129,12 @@ WITH admins AS (
 )
 SELECT count(*) FROM deactivated;
 
+-- name: lock_demo_seed()$
+-- The first statement of the demo seed's transaction (demo.py seed_if_empty): seeds take turns on
+-- this advisory lock, held to the end of the transaction, so the second one waits, then sees the
+-- first one's users with has_users and seeds nothing.
+SELECT pg_advisory_xact_lock(hashtext('bookshop demo seed'));
+
 -- name: has_users()$
 -- Whether any user exists, live or deleted: the demo data is seeded only into an empty database.
 -- plan: seq-scan ok on users, EXISTS stops at the first row the scan meets.

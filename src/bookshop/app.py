@@ -8,7 +8,6 @@ from litestar import Litestar
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 
 from bookshop.accounts.routes import AccountController, AdminUserController, MeController, UserController
@@ -20,6 +19,7 @@ from bookshop.db.query_log import QueryObserver
 from bookshop.http.auth import provide_caller, require_admin, require_key_header, require_staff
 from bookshop.http.bodies import StrictRequest
 from bookshop.http.dependencies import provide_database
+from bookshop.http.docs_page import assets_router, swagger_page
 from bookshop.http.errors import EXCEPTION_HANDLERS
 from bookshop.http.health import HealthController
 from bookshop.http.logs import logging_config
@@ -29,6 +29,7 @@ from bookshop.http.openapi import ExactJsonRenderPlugin
 from bookshop.http.options import AllowEveryMethod
 from bookshop.http.security import DOCS_PATH, cors_config, rate_limit_config, security_headers
 from bookshop.jobs.routes import AdminJobController
+from bookshop.ops.diagnostics import migration_files
 from bookshop.ops.routes import AdminDiagnosticsController, AdminEventController
 from bookshop.orders.routes import InvoiceController, MyOrderController, OrderController
 from bookshop.settings import DEVELOPMENT_PEPPER, Settings
@@ -78,6 +79,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             AdminJobController,
             AdminEventController,
             AdminDiagnosticsController,
+            assets_router(),
         ],
         dependencies={
             "db": Provide(provide_database, sync_to_thread=False),
@@ -95,7 +97,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             title="bookshop",
             version="0.1.0",
             path=DOCS_PATH,
-            render_plugins=[SwaggerRenderPlugin(), ExactJsonRenderPlugin()],
+            render_plugins=[swagger_page(), ExactJsonRenderPlugin()],
             components=Components(security_schemes={"ApiKey": SecurityScheme(type="http", scheme="bearer")}),
         ),
         before_send=[security_headers],
@@ -105,6 +107,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
         request_max_body_size=settings.max_body_bytes,
         request_class=StrictRequest,
     )
+    # What /ready checks the schema against (http/health.py), read from migrations/ once.
+    app.state.code_migrations = migration_files()
     # Around the whole app, 404s of unknown paths and error responses included (http/observe.py).
     app.asgi_handler = RequestObserver(app.asgi_handler, metrics=metrics, body_timeout=settings.body_timeout_seconds)
     # After Litestar set up logging, so the warning leaves in the configured format.

@@ -64,10 +64,16 @@ async def seed(conn: Connection, *, pepper: str, customers: int = 24) -> list[De
 
 
 async def seed_if_empty(conn: Connection, *, pepper: str, keys_file: Path = KEYS_FILE) -> list[DemoKey] | None:
-    """Seeds and writes the keys file when there are no users yet; None when it did nothing."""
-    if await queries.accounts.has_users(conn):
-        return None
-    keys = await seed(conn, pepper=pepper)
+    """Seeds and writes the keys file when there are no users yet; None when it did nothing.
+
+    Two seeds at once (two first starts of `bookshop serve`) take turns on a lock held by the
+    transaction, and the second finds the first one's users: one data set, and no unique
+    violation for the loser."""
+    async with conn.transaction():
+        await queries.accounts.lock_demo_seed(conn)
+        if await queries.accounts.has_users(conn):
+            return None
+        keys = await seed(conn, pepper=pepper)
     write_keys(keys, keys_file)
     return keys
 

@@ -1,4 +1,5 @@
-"""Programs from Debian's packages that some tests drive for real (PgBouncer, Redis, Chromium).
+"""Programs from Debian's packages that some tests drive for real (PgBouncer, Redis, Chromium,
+docker-compose).
 
 A fresh machine has none of them: the first test that needs one installs its package with
 apt-get, so the README's test command and `.ci/run` pass on a bare machine. Where apt-get is
@@ -18,6 +19,7 @@ PACKAGES = {
     "pgbouncer": "pgbouncer",
     "redis-server": "redis-server",
     "chromium": "chromium",
+    "docker-compose": "docker-compose",  # compose 1.29, for `config` where docker has no compose plugin
 }
 SEARCH_PATH = f"{os.environ.get('PATH', '')}:/usr/sbin:/sbin"
 LOCK = Path("/tmp/bookshop-apt.lock")

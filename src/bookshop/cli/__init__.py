@@ -5,10 +5,12 @@ from collections.abc import Sequence
 
 import asyncpg
 import psycopg
+from rich.markup import escape
 
 from bookshop.cli import db, docs, doctor, imports, keys, migrate, seed, serve, sql, worker
 from bookshop.cli.common import Handler, console
 from bookshop.db import migrations
+from bookshop.db.configured import EmbeddedServerMissing
 from bookshop.settings import Settings, SettingsError
 
 
@@ -42,6 +44,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     handler: Handler = args.handler
     try:
         return handler(settings, args)
+    except EmbeddedServerMissing as error:  # an install without the `embedded` extra
+        console.print(f"[red]{escape(str(error))}[/red]")  # escaped: the extra's name is in brackets
+        return 2
     except (psycopg.Error, asyncpg.PostgresError, OSError, migrations.MigrationLockTimeout) as error:
         # The database refused, is out of reach, or another process holds the migration lock
         # (the message says who and what to do): say so in a line, not a traceback.

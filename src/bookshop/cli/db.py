@@ -6,9 +6,9 @@ import subprocess
 from urllib.parse import urlsplit
 
 from bookshop.cli.common import Commands, console, owner_url
-from bookshop.db import admin, embedded
+from bookshop.db import admin
 from bookshop.db.admin import APP_ROLE, OWNER_ROLE
-from bookshop.db.configured import resolve_database_urls
+from bookshop.db.configured import load_embedded, resolve_database_urls
 from bookshop.db.urls import libpq_url, user_of, yoyo_url
 from bookshop.settings import Settings
 
@@ -27,7 +27,7 @@ def db(settings: Settings, args: argparse.Namespace) -> int:
         if settings.database_url:
             console.print("DATABASE_URL is set: there is no embedded server to stop")
             return 1
-        stopped = embedded.stop(settings.embedded_pgdata)
+        stopped = load_embedded("`bookshop db stop` stops the embedded server").stop(settings.embedded_pgdata)
         console.print("stopped the embedded server" if stopped else "the embedded server is not running")
         return 0
     if args.action == "bootstrap":
@@ -40,7 +40,8 @@ def db(settings: Settings, args: argparse.Namespace) -> int:
         print(dsn)
         return 0
     # The v18 client shipped with the embedded server works against any supported server.
-    return subprocess.call([str(embedded.PSQL), dsn])  # noqa: S603 - our own binary and URL
+    psql = load_embedded("`bookshop db psql` runs the psql client shipped with the embedded server").PSQL
+    return subprocess.call([str(psql), dsn])  # noqa: S603 - our own binary and URL
 
 
 def bootstrap(settings: Settings, args: argparse.Namespace) -> int:

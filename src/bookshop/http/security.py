@@ -15,11 +15,11 @@ DOCS_PATH = "/schema"
 
 # The API answers JSON only: nothing in a response may load, run or be framed.
 API_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'"
-# The Swagger UI page loads its script and style from jsDelivr and starts from an inline script.
+# The Swagger UI page loads its script, style and icon from the app (/schema/assets/, see
+# http/docs_page.py) and starts from an inline script.
 DOCS_CSP = (
-    "default-src 'none'; script-src https://cdn.jsdelivr.net 'unsafe-inline'; "
-    "style-src https://cdn.jsdelivr.net 'unsafe-inline'; img-src 'self' data: https://cdn.jsdelivr.net; "
-    "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+    "default-src 'none'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
 )
 
 
