@@ -8,7 +8,6 @@ read that misses it was served by the replica, and one that finds it by the prim
 """
 
 import asyncio
-import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -17,51 +16,30 @@ import httpx
 import pytest
 from litestar.testing import AsyncTestClient
 
-from bookshop.accounts import service
 from bookshop.accounts.schemas import Role
 from bookshop.app import create_app
-from bookshop.db.pool import connect
 from bookshop.db.urls import DatabaseUrls
-from bookshop.settings import Settings
-from tests.support.accounts import TEST_PEPPER, Account
+from tests.support.accounts import Account
 from tests.support.catalog import add_author, add_book
 from tests.support.clients import Client
-from tests.support.replica import StreamingPair
+from tests.support.replica import StreamingPair, account_at, service_settings
 from tests.support.waiting import wait_until
 
 NEVER_TOO_FAR = 3_600.0  # a lag limit no test reaches: the replica serves however stale it is
 
 
-def replica_settings(urls: tuple[DatabaseUrls, DatabaseUrls], **changes: Any) -> Settings:
-    primary, replica = urls
-    defaults: dict[str, Any] = {"replica_max_lag_seconds": NEVER_TOO_FAR, "replica_check_seconds": 0.1}
-    return Settings(
-        database_url=primary.app,
-        migrations_database_url=primary.owner,
-        replica_database_url=replica.app,
-        api_key_pepper=TEST_PEPPER,
-        pool_min_size=1,
-        pool_max_size=4,
-        rate_limit_per_minute=0,
-        **{**defaults, **changes},
-    )
-
-
 @asynccontextmanager
 async def replica_client(urls: tuple[DatabaseUrls, DatabaseUrls], **changes: Any) -> AsyncIterator[Client]:
-    async with AsyncTestClient(app=create_app(replica_settings(urls, **changes))) as client:
+    primary, replica = urls
+    settings = service_settings(
+        primary, replica_database_url=replica.app, replica_max_lag_seconds=NEVER_TOO_FAR, **changes
+    )
+    async with AsyncTestClient(app=create_app(settings)) as client:
         yield client
 
 
 async def account(urls: tuple[DatabaseUrls, DatabaseUrls], role: Role) -> Account:
-    owner = await connect(Settings(), dsn=urls[0].owner)
-    try:
-        email = f"{role}-{uuid.uuid4().hex[:8]}@example.com"
-        user = await service.create_user(owner, email=email, name=f"A {role}", role=role)
-        issued = await service.issue_api_key(owner, user_id=user.id, name="test", pepper=TEST_PEPPER)
-    finally:
-        await owner.close()
-    return Account(user_id=user.id, email=email, role=role, key=issued.key)
+    return await account_at(urls[0], role)
 
 
 async def on_replica(pair: StreamingPair, urls: tuple[DatabaseUrls, DatabaseUrls], slug: str) -> bool:

@@ -11,11 +11,19 @@ import shutil
 import socket
 import subprocess
 import tempfile
+import uuid
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 
+from bookshop.accounts import service
+from bookshop.accounts.schemas import Role
 from bookshop.db.embedded import POSTGRES_BIN_PATH, SYSTEM_USER
+from bookshop.db.pool import connect
+from bookshop.db.urls import DatabaseUrls
+from bookshop.settings import Settings
+from tests.support.accounts import TEST_PEPPER, Account
 
 # Durability buys nothing in a throwaway cluster; small, because the machine is shared.
 PRIMARY_SETTINGS = {
@@ -143,3 +151,27 @@ class StreamingPair:
         self.replica.stop()
         self.primary.stop()
         shutil.rmtree(self.root, ignore_errors=True)
+
+
+def service_settings(primary: DatabaseUrls, **changes: Any) -> Settings:
+    """The service's settings for a database on the pair: small pools, replica checked often."""
+    defaults: dict[str, Any] = {
+        "api_key_pepper": TEST_PEPPER,
+        "pool_min_size": 1,
+        "pool_max_size": 4,
+        "rate_limit_per_minute": 0,
+        "replica_check_seconds": 0.1,
+    }
+    return Settings(database_url=primary.app, migrations_database_url=primary.owner, **{**defaults, **changes})
+
+
+async def account_at(primary: DatabaseUrls, role: Role) -> Account:
+    """A user with an API key, made as the owner on the given database."""
+    owner = await connect(Settings(), dsn=primary.owner)
+    try:
+        email = f"{role}-{uuid.uuid4().hex[:8]}@example.com"
+        user = await service.create_user(owner, email=email, name=f"A {role}", role=role)
+        issued = await service.issue_api_key(owner, user_id=user.id, name="test", pepper=TEST_PEPPER)
+    finally:
+        await owner.close()
+    return Account(user_id=user.id, email=email, role=role, key=issued.key)
