@@ -32,7 +32,7 @@ NEVER_TOO_FAR = 3_600.0  # a lag limit no test reaches: the replica serves howev
 async def replica_client(urls: tuple[DatabaseUrls, DatabaseUrls], **changes: Any) -> AsyncIterator[Client]:
     primary, replica = urls
     settings = service_settings(
-        primary, replica_database_url=replica.app, replica_max_lag_seconds=NEVER_TOO_FAR, **changes
+        primary, **{"replica_database_url": replica.app, "replica_max_lag_seconds": NEVER_TOO_FAR, **changes}
     )
     async with AsyncTestClient(app=create_app(settings)) as client:
         yield client
