@@ -163,6 +163,7 @@ async def one_round(pair: StreamingPair, way: str, path: Callable[[], str], seco
 
 
 async def run(books: int, seconds: float, rounds: int) -> Report:
+    SERVE_LOG.parent.mkdir(parents=True, exist_ok=True)
     pair = await asyncio.to_thread(StreamingPair.create)
     try:
         slugs = await prepare(pair, books)
