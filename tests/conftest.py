@@ -256,9 +256,7 @@ def streaming_pair() -> Iterator[StreamingPair]:
     """The pair, with a template database bootstrapped and migrated on the primary."""
     pair = StreamingPair.create()
     try:
-        url = pair.primary.url()
-        admin.bootstrap(url, database=REPLICA_TEMPLATE, owner_password=ROLE_PASSWORD, app_password=ROLE_PASSWORD)
-        migrations.apply(urls_for(url, REPLICA_TEMPLATE).owner)
+        pair.bootstrap(REPLICA_TEMPLATE)
         yield pair
     finally:
         pair.close()
@@ -281,3 +279,14 @@ async def replicated_urls(streaming_pair: StreamingPair) -> AsyncIterator[tuple[
         await streaming_pair.resume_replay()
         await streaming_pair.set_primary_read_only(False)
         await primary.execute(f"DROP DATABASE {name} WITH (FORCE)")
+
+
+@pytest.fixture
+def promotable_pair() -> Iterator[tuple[StreamingPair, DatabaseUrls]]:
+    """A pair of this test's own, for a failover that promotes the replica (which ends the
+    pair): the pair and the URLs of its migrated database on the primary."""
+    pair = StreamingPair.create()
+    try:
+        yield pair, pair.bootstrap("bookshop")
+    finally:
+        pair.close()

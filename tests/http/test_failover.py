@@ -147,3 +147,32 @@ async def test_a_restarting_primary_answers_503_never_500_and_the_pool_recovers(
 
 async def _at_least(answers: list[httpx.Response], count: int) -> bool:
     return len(answers) >= count
+
+
+async def test_after_a_failover_the_pool_finds_the_promoted_standby(
+    promotable_pair: tuple[StreamingPair, DatabaseUrls],
+) -> None:
+    pair, primary = promotable_pair
+    staff = await account_at(primary, "staff")
+    # Both nodes in one URL, as libpq takes them; asyncpg connects to the first that is a primary.
+    user, database = primary.app.split("@")[0], primary.app.rsplit("/", 1)[1]
+    hosts = f"127.0.0.1:{pair.primary.port},127.0.0.1:{pair.replica.port}"
+    both = f"{user}@{hosts}/{database}?target_session_attrs=primary"
+    async with client_on(DatabaseUrls(app=both, owner=primary.owner)) as client:
+        author_id = await add_author(client, staff, name="Before")
+        await wait_until(pair.caught_up, "the replica has the author")
+
+        await asyncio.to_thread(pair.primary.stop)
+        await asyncio.to_thread(pair.replica.promote)
+
+        async def written() -> httpx.Response | None:
+            response = await client.post("/authors", json={"name": "After"}, headers=staff.headers)
+            if response.status_code == 503:
+                assert_unavailable(response)
+                return None
+            return response
+
+        assert (await wait_until(written, "a write reached the promoted standby")).status_code == 201
+        after = await pair.replica.fetchval("SELECT count(*) FROM authors WHERE name = 'After'", database=database)
+        assert after == 1
+        assert (await client.get(f"/authors/{author_id}", headers=staff.headers)).status_code == 200

@@ -19,11 +19,13 @@ import asyncpg
 
 from bookshop.accounts import service
 from bookshop.accounts.schemas import Role
+from bookshop.db import admin, migrations
 from bookshop.db.embedded import POSTGRES_BIN_PATH, SYSTEM_USER
 from bookshop.db.pool import connect
 from bookshop.db.urls import DatabaseUrls
 from bookshop.settings import Settings
 from tests.support.accounts import TEST_PEPPER, Account
+from tests.support.databases import ROLE_PASSWORD, urls_for
 
 # Durability buys nothing in a throwaway cluster; small, because the machine is shared.
 PRIMARY_SETTINGS = {
@@ -70,6 +72,10 @@ class Server:
     def stop(self) -> None:
         if self.running:
             self._pg_ctl("stop", "-m", "fast")
+
+    def promote(self) -> None:
+        """Ends recovery: the standby becomes a primary (what a failover does)."""
+        _run("pg_ctl", "-D", str(self.data), "-w", "promote")
 
     def restart(self) -> None:
         self._pg_ctl("restart", "-m", "fast", "-t", str(START_SECONDS))
@@ -125,6 +131,14 @@ class StreamingPair:
         )
         pair.replica.start()
         return pair
+
+    def bootstrap(self, database: str) -> DatabaseUrls:
+        """The project's roles and a migrated database on the primary, as the suite's template is made."""
+        url = self.primary.url()
+        admin.bootstrap(url, database=database, owner_password=ROLE_PASSWORD, app_password=ROLE_PASSWORD)
+        urls = urls_for(url, database)
+        migrations.apply(urls.owner)
+        return urls
 
     async def caught_up(self) -> bool:
         """Whether the replica accepts connections and has replayed all the primary wrote so far."""
