@@ -401,6 +401,25 @@ async def test_deactivate_inactive_users_in_one_statement(
     assert again.json() == {"deactivated": 0}
 
 
+async def test_an_admin_back_after_months_is_not_swept_by_their_own_deactivation(
+    client: Client, admin_account: Account, make_account: AccountFactory, conn: asyncpg.Connection
+) -> None:
+    returning: Account = await make_account("admin")
+    await conn.execute(
+        "UPDATE users SET last_login_at = now() - interval '100 days', created_at = now() - interval '200 days'"
+        " WHERE id = $1",
+        returning.user_id,
+    )
+    await conn.execute(
+        "UPDATE api_keys SET last_used_at = now() - interval '100 days' WHERE user_id = $1", returning.user_id
+    )
+    await client.get("/me", headers=admin_account.headers)
+    # Their use of the key is noted by this very request, and written before the sweep decides.
+    response = await client.post("/admin/users/deactivate-inactive?days=30", headers=returning.headers)
+    assert response.json() == {"deactivated": 0}
+    assert (await client.get("/me", headers=returning.headers)).status_code == 200
+
+
 async def test_deactivation_needs_admin_and_a_positive_day_count(
     client: Client, staff: Account, admin_account: Account
 ) -> None:
