@@ -4,11 +4,11 @@ Who may call a route is declared in its signature: `caller: CurrentCaller` (anyo
 401 otherwise), `staff: Staff` (403 unless staff or admin), `admin: Admin` (403 unless admin).
 A route anyone may call takes no caller, or `caller: OptionalCaller` with the optional provider.
 
-Handlers open `async with db.read_connection()` (a public read, the replica's when one
-serves), `db.connection()` or `db.transaction()` themselves rather
-than receive a connection from a generator dependency: Litestar does not run a generator
-dependency's cleanup when a later dependency fails (a 401 from `caller`, a bad page number),
-which would leave the connection out of the pool.
+Handlers open `async with db.read_connection()` (a public read, the replica's when one serves),
+`db.connection()` or `db.transaction()` themselves rather than receive a connection from a
+generator dependency: Litestar does not run a generator dependency's cleanup when a later
+dependency fails (a 401 from `caller`, a bad page number), which would leave the connection
+out of the pool.
 """
 
 from typing import Any
