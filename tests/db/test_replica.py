@@ -100,10 +100,12 @@ async def test_reads_go_to_the_primary_while_the_replica_lags_too_far(
         assert replica.lag_seconds > 1.0
         listed = [b["id"] for b in (await client.get("/books?limit=10")).json()["items"]]
         assert listed == [book["id"]]
+        assert "\nbookshop_db_replica_usable 0.0\n" in (await client.get("/metrics")).text
 
         await streaming_pair.resume_replay()
         await wait_until(lambda: _usable(client), "reads went back to the replica once it caught up")
         assert (await client.get("/books/fresh-from-the-primary")).status_code == 200
+        assert "\nbookshop_db_replica_usable 1.0\n" in (await client.get("/metrics")).text
 
 
 async def test_reads_stay_up_when_the_replica_stops(
