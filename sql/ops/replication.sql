@@ -1,14 +1,16 @@
--- Replication: what the read-replica watcher (db/replica.py) asks the replica, once per
--- REPLICA_CHECK_SECONDS, never per request.
+-- Replication: what the read-replica watcher (db/replica.py) asks, once per
+-- REPLICA_CHECK_SECONDS, never per request. Lag is measured by WAL position: the watcher notes
+-- when the primary was at each position, and the replica is as far behind as the oldest noted
+-- position it has not replayed yet. Both read system functions only.
 
--- name: replica_lag_seconds()$
--- How far behind the primary the replica's data is, in seconds; reads system functions only.
--- 0 when the replica has replayed all the WAL it received (an idle primary sends none, so
--- the age of the last replayed commit is not lag), or when the server is no standby at all;
--- otherwise the age of the last commit it replayed. Infinity when WAL waits to be replayed
--- and no commit has been replayed since the replica started: unknown, so not fresh.
+-- name: primary_wal_position()$
+-- Where the primary's WAL is now, in bytes from the start; asked on the primary. Fails on a
+-- standby (recovery is in progress), which the watcher takes as a primary it cannot ask.
+SELECT (pg_current_wal_lsn() - '0/0'::pg_lsn)::bigint AS position;
+
+-- name: replayed_wal_position()$
+-- How far the replica has replayed the WAL, in bytes from the start; asked on the replica.
+-- NULL when the server is no standby (never one, or promoted): nothing to lag behind.
 SELECT CASE
-    WHEN NOT pg_is_in_recovery() THEN 0
-    WHEN pg_last_wal_receive_lsn() IS NOT DISTINCT FROM pg_last_wal_replay_lsn() THEN 0
-    ELSE coalesce(extract(epoch FROM now() - pg_last_xact_replay_timestamp()), 'Infinity')
-END::float8 AS lag_seconds;
+    WHEN pg_is_in_recovery() THEN coalesce((pg_last_wal_replay_lsn() - '0/0'::pg_lsn)::bigint, 0)
+END AS position;

@@ -54,7 +54,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         try:
             # Public reads on the replica when one is set (db/replica.py); key use written off
             # the request's path (accounts/key_use.py).
-            async with open_replica(settings, observer=observer) as replica:
+            async with open_replica(settings, primary=pool, observer=observer) as replica:
                 database = Database(pool, acquire_timeout=settings.pool_acquire_timeout, replica=replica)
                 app.state.database = database
                 async with recording_key_use(database) as key_use:

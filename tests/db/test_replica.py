@@ -8,6 +8,7 @@ read that misses it was served by the replica, and one that finds it by the prim
 """
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -108,6 +109,24 @@ async def test_reads_go_to_the_primary_while_the_replica_lags_too_far(
         assert "\nbookshop_db_replica_usable 1.0\n" in (await client.get("/metrics")).text
 
 
+async def test_lag_counts_from_the_first_write_not_replayed_not_from_the_last_commit(
+    streaming_pair: StreamingPair, replicated_urls: tuple[DatabaseUrls, DatabaseUrls], staff: Account
+) -> None:
+    async with replica_client(replicated_urls, replica_max_lag_seconds=1.0) as client:
+        author_id = await add_author(client, staff)
+        await wait_until(streaming_pair.caught_up, "the replica replayed the author")
+        # A quiet spell: the last commit the replica replayed grows older than the limit...
+        await wait_until(lambda: _quiet_for(streaming_pair, seconds=2), "two seconds without a commit")
+        assert client.app.state.database.replica.usable
+        paused_at = time.monotonic()
+        await streaming_pair.pause_replay()
+        await add_book(client, staff, author_id, "after-a-quiet-spell")
+        # ...which is not lag: the replica falls behind only from the write it has not replayed.
+        await wait_until(lambda: _unusable(client), "the replica fell behind")
+        lag = client.app.state.database.replica.lag_seconds
+        assert 1.0 < lag <= time.monotonic() - paused_at
+
+
 async def test_reads_stay_up_when_the_replica_stops(
     streaming_pair: StreamingPair, replicated_urls: tuple[DatabaseUrls, DatabaseUrls], staff: Account
 ) -> None:
@@ -174,6 +193,15 @@ async def test_a_signed_in_caller_reads_what_they_just_wrote(
 async def _status_is(request: Any, status: int) -> httpx.Response | None:
     response: httpx.Response = await request
     return response if response.status_code == status else None
+
+
+async def _unusable(client: Client) -> bool:
+    return not await _usable(client)
+
+
+async def _quiet_for(pair: StreamingPair, *, seconds: float) -> bool:
+    age = await pair.replica.fetchval("SELECT extract(epoch FROM now() - pg_last_xact_replay_timestamp())")
+    return float(str(age)) > seconds
 
 
 async def _usable(client: Client) -> bool:

@@ -1,16 +1,21 @@
 """A streaming read replica (REPLICA_DATABASE_URL): a second pool for public reads, used only
 while it answers and keeps up.
 
-A watcher asks the replica its lag (sql/ops/replication.sql) once per REPLICA_CHECK_SECONDS,
-never per request. While the replica does not answer, or lags more than
-REPLICA_MAX_LAG_SECONDS, `Database.read_connection()` lends primary connections instead; a
-request whose replica connection fails marks it down at once, and the watcher brings it back.
-docs/operations.md has the rules (what is routed where, read-your-writes).
+A watcher measures the replica's lag once per REPLICA_CHECK_SECONDS, never per request, by WAL
+position (sql/ops/replication.sql): at each check it notes where the primary's WAL is, and the
+replica is as far behind as the oldest noted position it has not replayed (to within one check
+interval). Unlike the age of the last replayed commit, this reads 0 on an idle primary and
+does not jump when a write follows a quiet spell. While the replica does not answer, or lags
+more than REPLICA_MAX_LAG_SECONDS, `Database.read_connection()` lends primary connections
+instead; a request whose replica connection fails marks it down at once, and the watcher brings
+it back. docs/operations.md has the rules (what is routed where, read-your-writes).
 """
 
 import asyncio
 import contextlib
 import logging
+import time
+from collections import deque
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -36,28 +41,48 @@ REPLICA_FAULTS: tuple[type[BaseException], ...] = (
     asyncpg.InterfaceError,
     asyncpg.InternalClientError,
 )
+# What asking the primary its position can raise, besides: it is a standby now (55000).
+PRIMARY_FAULTS: tuple[type[BaseException], ...] = (*REPLICA_FAULTS, asyncpg.PostgresError)
+# Positions of the primary's WAL noted and not yet replayed, at most: an hour at one check a second.
+MAX_SAMPLES = 3_600
 
 
 class Replica:
     """The replica's pool and whether reads may use it now (`usable`)."""
 
-    def __init__(self, pool: Pool, *, max_lag_seconds: float, acquire_timeout: float) -> None:
+    def __init__(self, pool: Pool, *, primary: Pool, max_lag_seconds: float, acquire_timeout: float) -> None:
         self.pool = pool
+        self.primary = primary
         self.max_lag_seconds = max_lag_seconds
         self.acquire_timeout = acquire_timeout
         self.usable = False
         self.lag_seconds: float | None = None  # at the last check; None when it did not answer
         self._why_not = "not checked yet"
+        # (when, where): the primary's WAL position at a check, oldest first, until replayed.
+        self._unreplayed: deque[tuple[float, int]] = deque(maxlen=MAX_SAMPLES)
 
     async def check(self) -> bool:
-        """Asks the replica its lag and decides whether reads may use it; says whether they may."""
+        """Measures the replica's lag and decides whether reads may use it; says whether they may.
+        A primary that cannot be asked (down, busy past the acquire timeout, or itself a standby)
+        leaves no position to wait for: the replica then serves public reads while it answers,
+        rather than send them to that primary."""
+        noted_at = time.monotonic()
+        try:
+            async with self.primary.acquire(timeout=self.acquire_timeout) as conn:
+                self._unreplayed.append((noted_at, await queries.ops.primary_wal_position(conn)))
+        except PRIMARY_FAULTS:
+            self._unreplayed.clear()  # positions it may never send count for nothing
         try:
             async with self.pool.acquire(timeout=self.acquire_timeout) as conn:
-                lag: float = await queries.ops.replica_lag_seconds(conn)
+                replayed: int | None = await queries.ops.replayed_wal_position(conn)
         except REPLICA_FAULTS as error:
             self.lag_seconds = None
             self._set(False, f"it does not answer ({type(error).__name__})")
             return False
+        unreplayed = self._unreplayed
+        while unreplayed and (replayed is None or unreplayed[0][1] <= replayed):
+            unreplayed.popleft()
+        lag = time.monotonic() - unreplayed[0][0] if unreplayed else 0.0
         self.lag_seconds = lag
         if lag > self.max_lag_seconds:
             self._set(False, f"it lags {lag:.1f} s, more than REPLICA_MAX_LAG_SECONDS={self.max_lag_seconds:g}")
@@ -99,8 +124,11 @@ class Replica:
 
 
 @asynccontextmanager
-async def open_replica(settings: Settings, *, observer: QueryObserver | None = None) -> AsyncIterator[Replica | None]:
-    """The replica REPLICA_DATABASE_URL names, checked once and then watched in the background;
+async def open_replica(
+    settings: Settings, *, primary: Pool, observer: QueryObserver | None = None
+) -> AsyncIterator[Replica | None]:
+    """The replica REPLICA_DATABASE_URL names, checked once and then watched in the background
+    (its lag measured against the `primary` pool's WAL position);
     None when the setting is unset. A replica that is down at start does not stop the service:
     its pool connects lazily (no minimum size), and reads use the primary until it answers."""
     if not settings.replica_database_url:
@@ -109,7 +137,10 @@ async def open_replica(settings: Settings, *, observer: QueryObserver | None = N
     lazy = msgspec.structs.replace(settings, pool_min_size=0)
     pool = await create_pool(lazy, dsn=libpq_url(settings.replica_database_url), observer=observer)
     replica = Replica(
-        pool, max_lag_seconds=settings.replica_max_lag_seconds, acquire_timeout=settings.pool_acquire_timeout
+        pool,
+        primary=primary,
+        max_lag_seconds=settings.replica_max_lag_seconds,
+        acquire_timeout=settings.pool_acquire_timeout,
     )
     await replica.check()
     watcher = asyncio.create_task(replica.watch(settings.replica_check_seconds), name="replica-watcher")
