@@ -38,6 +38,7 @@ from tests.support.accounts import TEST_PEPPER, Account, AccountFactory
 from tests.support.clients import Client, ClientFactory, ConcurrentClient, ConcurrentClientFactory, concurrent_client
 from tests.support.databases import ROLE_PASSWORD, TEMPLATE_DATABASE, cloned_database, urls_for
 from tests.support.logs import LogLines
+from tests.support.replica import StreamingPair
 from tests.support.waiting import wait_until
 
 
@@ -243,3 +244,49 @@ async def drain_queue(settings: Settings, database_urls: DatabaseUrls) -> AsyncI
 def logs(capfd: pytest.CaptureFixture[str]) -> LogLines:
     """The app's JSON log lines, read as they arrive."""
     return LogLines(capfd)
+
+
+# A primary and its streaming replica (tests/support/replica.py): a cluster of their own, so
+# stopping, pausing or turning them read-only never reaches the suite's server.
+REPLICA_TEMPLATE = "bookshop_replica_template"
+
+
+@pytest.fixture(scope="session")
+def streaming_pair() -> Iterator[StreamingPair]:
+    """The pair, with a template database bootstrapped and migrated on the primary."""
+    pair = StreamingPair.create()
+    try:
+        pair.bootstrap(REPLICA_TEMPLATE)
+        yield pair
+    finally:
+        pair.close()
+
+
+@pytest.fixture
+async def replicated_urls(streaming_pair: StreamingPair) -> AsyncIterator[tuple[DatabaseUrls, DatabaseUrls]]:
+    """A fresh database on the primary, (primary URLs, replica URLs), once the replica has
+    replayed it. Whatever a test did to the pair (replay paused, replica stopped, primary
+    read-only) is undone afterwards."""
+    primary, replica = streaming_pair.primary, streaming_pair.replica
+    name = f"replicated_{uuid.uuid4().hex[:12]}"
+    await primary.execute(f"CREATE DATABASE {name} TEMPLATE {REPLICA_TEMPLATE} OWNER {admin.OWNER_ROLE}")
+    await wait_until(streaming_pair.caught_up, "the replica replayed the new database")
+    try:
+        yield urls_for(primary.url(), name), urls_for(replica.url(), name)
+    finally:
+        if not replica.running:
+            await asyncio.to_thread(replica.start)
+        await streaming_pair.resume_replay()
+        await streaming_pair.set_primary_read_only(False)
+        await primary.execute(f"DROP DATABASE {name} WITH (FORCE)")
+
+
+@pytest.fixture
+def promotable_pair() -> Iterator[tuple[StreamingPair, DatabaseUrls]]:
+    """A pair of this test's own, for a failover that promotes the replica (which ends the
+    pair): the pair and the URLs of its migrated database on the primary."""
+    pair = StreamingPair.create()
+    try:
+        yield pair, pair.bootstrap("bookshop")
+    finally:
+        pair.close()

@@ -42,6 +42,9 @@ def test_observability_settings() -> None:
         ({"METRICS_ENABLED": "maybe"}, "METRICS_ENABLED"),
         ({"API_KEY_PEPPER": "short"}, "API_KEY_PEPPER"),
         ({"DATABASE_URL": "mysql://db/x"}, "DATABASE_URL"),
+        ({"REPLICA_DATABASE_URL": "mysql://db/x"}, "REPLICA_DATABASE_URL"),
+        ({"REPLICA_MAX_LAG_SECONDS": "0"}, "REPLICA_MAX_LAG_SECONDS"),
+        ({"REPLICA_CHECK_SECONDS": "-1"}, "REPLICA_CHECK_SECONDS"),
     ],
 )
 def test_an_invalid_value_fails_naming_its_variable(environ: dict[str, str], named: str) -> None:

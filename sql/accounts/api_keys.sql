@@ -13,13 +13,16 @@ RETURNING id, prefix, name, last_used_at, revoked_at, created_at;
 SELECT id, secret_hash, last_used_at, user_id, role, is_active
 FROM api_key_by_prefix(:prefix);
 
--- name: touch_api_key(id)!
--- Records use of a key and a sign of life of its owner, acting as that owner. Called at most
--- once a minute per key, so authenticating a request does not write on every request.
+-- name: touch_api_key(id, used_at)!
+-- Records use of a key at used_at and a sign of life of its owner, acting as that owner;
+-- neither moves back. Written by accounts/key_use.py in batches, on the primary, off the
+-- request's path, at most about once a minute per key (see TOUCH_INTERVAL there).
 WITH touched AS (
-    UPDATE api_keys SET last_used_at = now() WHERE id = :id RETURNING user_id
+    UPDATE api_keys SET last_used_at = greatest(last_used_at, :used_at::timestamptz)
+    WHERE id = :id
+    RETURNING user_id
 )
-UPDATE users SET last_login_at = now()
+UPDATE users SET last_login_at = greatest(last_login_at, :used_at::timestamptz)
 FROM touched
 WHERE users.id = touched.user_id;
 

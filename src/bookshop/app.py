@@ -10,12 +10,14 @@ from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 
+from bookshop.accounts.key_use import recording_key_use
 from bookshop.accounts.routes import AccountController, AdminUserController, MeController, UserController
 from bookshop.bookings.routes import AdminBookingController, BookingController, MyBookingController, VenueController
 from bookshop.catalog.routes import AuthorController, BookController, TagController
 from bookshop.db.configured import resolve_database_urls
 from bookshop.db.pool import Database, create_pool, named_statements
 from bookshop.db.query_log import QueryObserver
+from bookshop.db.replica import open_replica
 from bookshop.http.auth import provide_caller, require_admin, require_key_header, require_staff
 from bookshop.http.bodies import StrictRequest
 from bookshop.http.dependencies import provide_database
@@ -52,9 +54,15 @@ def create_app(settings: Settings | None = None) -> Litestar:
             histogram=metrics.query_seconds if metrics else None,
         )
         pool = await create_pool(settings, dsn=dsn, observer=observer)
-        app.state.database = Database(pool, acquire_timeout=settings.pool_acquire_timeout)
         try:
-            yield
+            # Public reads on the replica when one is set (db/replica.py); key use written off
+            # the request's path (accounts/key_use.py).
+            async with open_replica(settings, primary=pool, observer=observer) as replica:
+                database = Database(pool, acquire_timeout=settings.pool_acquire_timeout, replica=replica)
+                app.state.database = database
+                async with recording_key_use(database) as key_use:
+                    app.state.key_use = key_use
+                    yield
         finally:
             await pool.close()
 

@@ -48,11 +48,22 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, rename="upper"):
     cors_allow_origins: str = ""
     # How far ahead a booking may start (sql/bookings/bookings.sql create_booking decides it).
     booking_horizon_days: Annotated[int, msgspec.Meta(ge=1, le=36_500)] = 365
+    # A streaming replica for public reads (db/replica.py); unset: every read goes to the primary.
+    replica_database_url: str | None = None
+    # Public reads go back to the primary while the replica lags more than this, or does not answer.
+    replica_max_lag_seconds: Annotated[float, msgspec.Meta(gt=0)] = 5.0
+    # How often the replica's lag and health are checked (once per interval, never per request).
+    replica_check_seconds: Annotated[float, msgspec.Meta(gt=0)] = 1.0
 
     def __post_init__(self) -> None:
         if self.database_url is not None and urlsplit(self.database_url).scheme not in DATABASE_URL_SCHEMES:
             raise ValueError(
                 f"DATABASE_URL must start with one of {', '.join(s + '://' for s in DATABASE_URL_SCHEMES)}"
+            )
+        replica = self.replica_database_url
+        if replica is not None and urlsplit(replica).scheme not in DATABASE_URL_SCHEMES:
+            raise ValueError(
+                f"REPLICA_DATABASE_URL must start with one of {', '.join(s + '://' for s in DATABASE_URL_SCHEMES)}"
             )
         if self.pool_min_size > self.pool_max_size:
             raise ValueError("POOL_MIN_SIZE must not exceed POOL_MAX_SIZE")

@@ -272,8 +272,12 @@ class AdminUserController(Controller):
         self,
         db: Db,
         admin: Admin,
+        request: Request[Any, Any, Any],
         days: Annotated[int, QueryParameter(ge=1, le=36_500, description="Days of inactivity.")],
     ) -> Deactivated:
+        # Key use is written off the request's path (accounts/key_use.py): write what this process
+        # noted first, so whoever just signed in here, the caller included, counts as seen.
+        await request.app.state.key_use.flush()
         async with db.transaction() as conn:
             count = await service.deactivate_inactive_users(conn, days=days)
         return Deactivated(deactivated=count)

@@ -1,7 +1,6 @@
 """The accounts context's operations over sql/accounts/ and sql/auth/: users, profiles,
 settings, API keys and authentication."""
 
-from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -9,18 +8,15 @@ import msgspec
 
 from bookshop.accounts import api_keys
 from bookshop.accounts.emails import email_key
+from bookshop.accounts.key_use import KeyUseRecorder
 from bookshop.accounts.schemas import ApiKey, Caller, IssuedApiKey, Profile, Role, Setting, User, UserUpdate
 from bookshop.db.params import update_params
-from bookshop.db.pool import Connection, act_as
+from bookshop.db.pool import Connection
 from bookshop.db.queries import queries
 from bookshop.db.rows import upserted
 from bookshop.http.pagination import Page, PageParams
 
 q = queries.accounts
-
-# How stale last_used_at may get before a request refreshes it: one write a minute per key
-# at most, instead of one per request.
-TOUCH_INTERVAL = timedelta(minutes=1)
 
 
 class LastAdmin(Exception):
@@ -172,8 +168,12 @@ class InactiveAccount(Exception):
     """The key is valid but its owner has been deactivated."""
 
 
-async def authenticate(conn: Connection, *, token: str, pepper: str) -> Caller | None:
+async def authenticate(
+    conn: Connection, *, token: str, pepper: str, key_use: KeyUseRecorder | None = None
+) -> Caller | None:
     """The caller a presented key belongs to, or None for an unknown, wrong or revoked key.
+    It only reads; the use of a good key is noted in `key_use`, which writes it later, off the
+    request's path (accounts/key_use.py).
 
     Raises InactiveAccount for a good key of a deactivated user.
     """
@@ -188,9 +188,6 @@ async def authenticate(conn: Connection, *, token: str, pepper: str) -> Caller |
     if not row["is_active"]:
         raise InactiveAccount
     caller = Caller(user_id=row["user_id"], role=row["role"], key_id=row["id"])
-    last_used: datetime | None = row["last_used_at"]
-    if last_used is None or datetime.now(UTC) - last_used > TOUCH_INTERVAL:
-        async with conn.transaction():
-            await act_as(conn, user_id=caller.user_id, role=caller.role)
-            await q.touch_api_key(conn, id=caller.key_id)
+    if key_use is not None:
+        key_use.note(caller, last_used_at=row["last_used_at"])
     return caller

@@ -86,12 +86,12 @@ class VenueController(Controller):
         ] = 5,
         limit: Limit = 20,
     ) -> list[NearbyVenue]:
-        async with db.connection() as conn:
+        async with db.read_connection() as conn:
             return await service.nearby_venues(conn, latitude=lat, longitude=lon, radius_km=radius_km, limit=limit)
 
     @get("/{venue_id:uuid}", summary="A venue.")
     async def get_venue(self, db: Db, venue_id: FromPath[UUID]) -> Venue:
-        async with db.connection() as conn:
+        async with db.read_connection() as conn:
             return found(await service.get_venue(conn, venue_id=venue_id), f"No venue {venue_id}.")
 
     @patch("/{venue_id:uuid}", summary="Change a venue (staff); only the fields sent change.")
@@ -108,7 +108,7 @@ class VenueController(Controller):
         self, db: Db, venue_id: FromPath[UUID], starts: WindowStart, ends: WindowEnd
     ) -> Availability:
         check_window(starts, ends, longest=LONGEST_CALENDAR)
-        async with db.transaction() as conn:
+        async with db.read_connection() as conn, conn.transaction():
             found(await service.venue_exists(conn, venue_id=venue_id), f"No venue {venue_id}.")
             free = await service.free_periods(conn, venue_id=venue_id, starts=starts, ends=ends)
         return Availability(venue_id=venue_id, starts_at=_utc(starts), ends_at=_utc(ends), free=free)

@@ -88,24 +88,24 @@ class AuthorController(Controller):
     async def list_authors(
         self, db: Db, keyset: NamedDependency[KeysetParams[UUID]], q: AuthorSearch = None
     ) -> KeysetPage[Author] | list[AuthorMatch]:
-        async with db.connection() as conn:
+        async with db.read_connection() as conn:
             if q is not None:
                 return await service.search_authors(conn, text=q, limit=keyset.limit)
             return keyset.page(await service.list_authors(conn, after=keyset.after, limit=keyset.limit))
 
     @get("/stats", summary="Live published books per author, authors with none included, most first.")
     async def stats(self, db: Db, limit: Limit = 20) -> list[AuthorStat]:
-        async with db.connection() as conn:
+        async with db.read_connection() as conn:
             return await service.author_stats(conn, limit=limit)
 
     @get("/{author_id:uuid}", summary="One author.")
     async def get_author(self, db: Db, author_id: FromPath[UUID]) -> Author:
-        async with db.connection() as conn:
+        async with db.read_connection() as conn:
             return found(await service.get_author(conn, author_id=author_id), f"No author {author_id}.")
 
     @get("/{author_id:uuid}/books", summary="An author's live published books, newest first.")
     async def author_books(self, db: Db, author_id: FromPath[UUID], limit: Limit = 20) -> list[BookItem]:
-        async with db.connection() as conn:
+        async with db.read_connection() as conn:
             return await service.list_author_books(conn, author_id=author_id, limit=limit)
 
     @post("/", summary="Add an author (staff).")
@@ -144,7 +144,7 @@ class BookController(Controller):
         keyset: NamedDependency[KeysetParams[tuple[datetime, UUID]]],
         numbered: NamedDependency[PageParams | None],
     ) -> KeysetPage[BookItem] | Page[BookItem]:
-        async with db.connection() as conn:
+        async with db.read_connection() as conn:
             if numbered is not None:
                 return await service.list_books_page(conn, params=numbered)
             return keyset.page(await service.list_books(conn, after=keyset.after, limit=keyset.limit))
@@ -180,7 +180,7 @@ class BookController(Controller):
     )
     async def export_books(self, db: Db) -> Stream:
         async def lines() -> AsyncIterator[bytes]:
-            async with db.connection() as conn:
+            async with db.read_connection() as conn:
                 async for chunk in importer.export_ndjson(conn):
                     yield chunk
 
@@ -205,7 +205,7 @@ class BookController(Controller):
         min_price: Annotated[float | None, QueryParameter(ge=0)] = None,
         max_price: Annotated[float | None, QueryParameter(ge=0)] = None,
     ) -> SearchPage:
-        async with db.connection() as conn:
+        async with db.read_connection() as conn:
             hits = await service.search_books(
                 conn,
                 text=q,
@@ -226,7 +226,7 @@ class BookController(Controller):
         summary="A book by id or slug, with its author, tags and rating summary (one database round trip).",
     )
     async def get_book(self, db: Db, caller: OptionalCaller, book: IdOrSlug) -> Book:
-        async with db.connection() as conn:
+        async with db.read_connection() as conn:
             found_book = await service.get_book(conn, **_book_key(book))
         visible = found_book if found_book and (found_book.is_published or (caller and caller.is_staff)) else None
         return found(visible, f"No book {book}.")
@@ -314,7 +314,7 @@ class BookController(Controller):
     async def list_reviews(
         self, db: Db, keyset: NamedDependency[KeysetParams[UUID]], book_id: FromPath[UUID]
     ) -> KeysetPage[Review]:
-        async with db.connection() as conn:
+        async with db.read_connection() as conn:
             reviews = await service.list_reviews(conn, book_id=book_id, after=keyset.after, limit=keyset.limit)
         return keyset.page(reviews)
 
@@ -325,7 +325,7 @@ class TagController(Controller):
 
     @get("/", summary="Every tag with how many live published books carry it.")
     async def list_tags(self, db: Db) -> list[Tag]:
-        async with db.connection() as conn:
+        async with db.read_connection() as conn:
             return await service.list_tags(conn)
 
     @post("/", summary="Add a tag (staff).")

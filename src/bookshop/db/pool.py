@@ -3,7 +3,7 @@
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from functools import cache
-from typing import Protocol, TypeAlias
+from typing import TYPE_CHECKING, Protocol, TypeAlias
 from uuid import UUID
 
 import asyncpg
@@ -13,6 +13,9 @@ from asyncpg.pool import PoolConnectionProxy
 from bookshop.db.queries import queries
 from bookshop.db.query_log import QueryObserver, statement_names
 from bookshop.settings import Settings
+
+if TYPE_CHECKING:
+    from bookshop.db.replica import Replica
 
 # What repositories accept: a connection from asyncpg.connect or one lent by the pool.
 Connection: TypeAlias = asyncpg.Connection | PoolConnectionProxy
@@ -113,11 +116,40 @@ class Database:
 
     A handler holds a connection only while its statements run, not while the response is
     encoded or sent, and `async with` returns it on every path, errors included.
+
+    With a replica (db/replica.py), `read_connection()` serves public reads that may be a
+    moment stale from it; everything else uses the primary pool.
     """
 
-    def __init__(self, pool: Pool, *, acquire_timeout: float) -> None:
+    def __init__(self, pool: Pool, *, acquire_timeout: float, replica: "Replica | None" = None) -> None:
         self.pool = pool
         self.acquire_timeout = acquire_timeout
+        self.replica = replica
+
+    def primary_only(self) -> "Database":
+        """The same primary pool with no replica: for a caller whose reads must see their own
+        writes (http/dependencies.py gives it to every signed-in request)."""
+        return Database(self.pool, acquire_timeout=self.acquire_timeout)
+
+    @asynccontextmanager
+    async def read_connection(self) -> AsyncIterator[Connection]:
+        """A connection for a public read (catalog, search, export, venues, availability) that
+        may lag the primary by up to REPLICA_MAX_LAG_SECONDS: the replica's while it is usable,
+        the primary's otherwise (no replica, replica down or lagging, or its acquire failed)."""
+        replica = self.replica
+        conn = await replica.acquire() if replica is not None else None
+        if conn is None:
+            async with self.connection() as primary:
+                yield primary
+            return
+        assert replica is not None
+        try:
+            yield conn
+        except BaseException as error:
+            replica.failed(error)
+            raise
+        finally:
+            await replica.pool.release(conn)
 
     @asynccontextmanager
     async def connection(self) -> AsyncIterator[Connection]:

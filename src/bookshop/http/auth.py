@@ -50,7 +50,10 @@ async def _verdict(connection: ASGIConnection[Any, Any, Any, Any]) -> Verdict:
             try:
                 async with database.connection() as conn:
                     caller = await service.authenticate(
-                        conn, token=token.strip(), pepper=connection.app.state.settings.api_key_pepper
+                        conn,
+                        token=token.strip(),
+                        pepper=connection.app.state.settings.api_key_pepper,
+                        key_use=connection.app.state.key_use,
                     )
             except service.InactiveAccount:
                 verdict = PermissionDeniedException(detail="This account is deactivated.")

@@ -12,6 +12,9 @@ app counts only its own requests, and apps built side by side (the tests) do not
 - `bookshop_db_query_duration_seconds{query}`: every statement the pool runs, by the name of its
   query (`catalog.get_book_detail`), observed by db/query_log.py.
 - `bookshop_db_pool_size`, `_idle`, `_in_use`, `_max_size`: the asyncpg pool, read at scrape time.
+- `bookshop_db_replica_usable` (1 while public reads go to the replica, 0 while they go to the
+  primary, or when REPLICA_DATABASE_URL is unset) and `bookshop_db_replica_lag_seconds` (at its
+  last check; NaN when it did not answer), read at scrape time (db/replica.py).
 - `bookshop_jobs{status}`: jobs queued, running and failed, counted at scrape time by
   jobs.count_jobs_by_status (sql/jobs/jobs.sql). Done jobs are not counted.
 
@@ -74,6 +77,12 @@ class Metrics:
         self.pool_idle = Gauge("bookshop_db_pool_idle", "Open connections waiting in the pool.", registry=registry)
         self.pool_in_use = Gauge("bookshop_db_pool_in_use", "Connections lent out to requests.", registry=registry)
         self.pool_max_size = Gauge("bookshop_db_pool_max_size", "Most connections the pool opens.", registry=registry)
+        self.replica_usable = Gauge(
+            "bookshop_db_replica_usable", "1 while public reads go to the replica, else 0.", registry=registry
+        )
+        self.replica_lag = Gauge(
+            "bookshop_db_replica_lag_seconds", "The replica's lag at its last check, in seconds.", registry=registry
+        )
         self.jobs = Gauge(
             "bookshop_jobs", "Jobs in the queue by status (queued, running, failed).", ("status",), registry=registry
         )
@@ -100,6 +109,9 @@ class Metrics:
         self.pool_idle.set(idle)
         self.pool_in_use.set(size - idle)
         self.pool_max_size.set(pool.get_max_size())
+        if (replica := database.replica) is not None:
+            self.replica_usable.set(int(replica.usable))
+            self.replica_lag.set(float("nan") if replica.lag_seconds is None else replica.lag_seconds)
         try:
             async with asyncio.timeout(DATABASE_TIMEOUT_SECONDS), database.connection() as conn:
                 counts = await jobs.count_by_status(conn)
