@@ -2,8 +2,9 @@
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from functools import cache
-from typing import Protocol, TypeAlias
+from typing import Any, Protocol, TypeAlias
 from uuid import UUID
 
 import asyncpg
@@ -50,12 +51,60 @@ async def init_connection(conn: asyncpg.Connection) -> None:
 
 
 def server_settings(settings: Settings) -> dict[str, str]:
-    """Session settings sent in the startup packet, so they cost no round trip."""
+    """Session settings sent in the startup packet, so they cost no round trip. Behind a
+    transaction pooler only application_name (PgBouncer refuses other startup parameters, and
+    its server sessions are not ours): there each transaction sets the timeouts itself."""
+    if settings.database_pooler == "transaction":
+        return {"application_name": "bookshop"}
     return {
         "application_name": "bookshop",
         "statement_timeout": str(settings.statement_timeout_ms),
         "idle_in_transaction_session_timeout": str(settings.idle_in_transaction_session_timeout_ms),
     }
+
+
+def connect_arguments(settings: Settings) -> dict[str, Any]:
+    """What asyncpg.connect and create_pool are given besides the URL. Behind a transaction
+    pooler, no statement cache: its named prepared statements live in one server session, and
+    the next transaction may run in another. Without it asyncpg sends each statement unnamed,
+    parsed with its bind in one round trip (bench/pgbouncer.py measures the cost)."""
+    return {
+        "command_timeout": settings.command_timeout,
+        "server_settings": server_settings(settings),
+        "statement_cache_size": 0 if settings.database_pooler == "transaction" else 100,
+    }
+
+
+@dataclass(frozen=True, kw_only=True)
+class TransactionLimits:
+    """The timeouts each transaction sets for itself behind a transaction pooler."""
+
+    statement_timeout_ms: int
+    idle_in_transaction_session_timeout_ms: int
+
+
+def transaction_limits(settings: Settings) -> TransactionLimits | None:
+    """The limits transactions must set themselves: none on a direct connection, whose session
+    got them at start-up (server_settings)."""
+    if settings.database_pooler != "transaction":
+        return None
+    return TransactionLimits(
+        statement_timeout_ms=settings.statement_timeout_ms,
+        idle_in_transaction_session_timeout_ms=settings.idle_in_transaction_session_timeout_ms,
+    )
+
+
+@asynccontextmanager
+async def limited_transaction(conn: Connection, limits: TransactionLimits | None) -> AsyncIterator[Connection]:
+    """A transaction on `conn` that first sets `limits` for itself (SET LOCAL), when given."""
+    async with conn.transaction():
+        if limits is not None:
+            await queries.db.set_transaction_limits(
+                conn,
+                statement_timeout_ms=limits.statement_timeout_ms,
+                idle_in_transaction_session_timeout_ms=limits.idle_in_transaction_session_timeout_ms,
+            )
+        yield conn
 
 
 @cache
@@ -83,10 +132,9 @@ async def create_pool(settings: Settings, *, dsn: str, observer: QueryObserver |
         dsn,
         min_size=settings.pool_min_size,
         max_size=settings.pool_max_size,
-        command_timeout=settings.command_timeout,
         connection_class=PooledConnection,
         init=init,
-        server_settings=server_settings(settings),
+        **connect_arguments(settings),
     )
     assert pool is not None  # create_pool returns None only when not awaited
     return pool
@@ -113,24 +161,33 @@ class Database:
 
     A handler holds a connection only while its statements run, not while the response is
     encoded or sent, and `async with` returns it on every path, errors included.
+
+    Given `limits` (behind a transaction pooler, see transaction_limits), every transaction sets
+    them first, and reads too run in one: a statement outside a transaction would run under
+    whatever the pooler's server session holds (the role's defaults), not the service's timeout.
     """
 
-    def __init__(self, pool: Pool, *, acquire_timeout: float) -> None:
+    def __init__(self, pool: Pool, *, acquire_timeout: float, limits: TransactionLimits | None = None) -> None:
         self.pool = pool
         self.acquire_timeout = acquire_timeout
+        self.limits = limits
 
     @asynccontextmanager
     async def connection(self) -> AsyncIterator[Connection]:
         """A pooled connection. Waiting longer than the acquire timeout raises TimeoutError."""
         async with self.pool.acquire(timeout=self.acquire_timeout) as conn:
-            yield conn
+            if self.limits is None:
+                yield conn
+            else:
+                async with limited_transaction(conn, self.limits):
+                    yield conn
 
     @asynccontextmanager
     async def transaction(self, caller: Actor | None = None) -> AsyncIterator[Connection]:
         """A pooled connection inside one transaction: it commits when the block ends, and
         rolls back if the block raises. Given a caller, the transaction first acts for them, so
         the row-level security policies on private tables apply (reads of them included)."""
-        async with self.connection() as conn, conn.transaction():
+        async with self.pool.acquire(timeout=self.acquire_timeout) as conn, limited_transaction(conn, self.limits):
             if caller is not None:
                 await act_as(conn, user_id=caller.user_id, role=caller.role)
             yield conn
@@ -138,8 +195,6 @@ class Database:
 
 async def connect(settings: Settings, *, dsn: str) -> asyncpg.Connection:
     """One connection set up like the pool's, for the CLI and for tests."""
-    conn = await asyncpg.connect(
-        dsn, command_timeout=settings.command_timeout, server_settings=server_settings(settings)
-    )
+    conn: asyncpg.Connection = await asyncpg.connect(dsn, **connect_arguments(settings))
     await init_connection(conn)
     return conn
