@@ -42,6 +42,8 @@ def test_observability_settings() -> None:
         ({"METRICS_ENABLED": "maybe"}, "METRICS_ENABLED"),
         ({"API_KEY_PEPPER": "short"}, "API_KEY_PEPPER"),
         ({"DATABASE_URL": "mysql://db/x"}, "DATABASE_URL"),
+        ({"DATABASE_POOLER": "session"}, "DATABASE_POOLER"),
+        ({"WORKER_LISTEN_URL": "mysql://db/x"}, "WORKER_LISTEN_URL"),
     ],
 )
 def test_an_invalid_value_fails_naming_its_variable(environ: dict[str, str], named: str) -> None:
