@@ -82,6 +82,32 @@ async def test_the_statement_timeout_cuts_a_read_short(pooled_settings: Settings
         await pool.close()
 
 
+async def test_the_idle_in_transaction_limit_ends_an_abandoned_transaction(
+    pooled_settings: Settings, admin_conn: asyncpg.Connection
+) -> None:
+    """Set for the transaction alone, the limit still ends the server session left idle in it."""
+    settings = msgspec.structs.replace(pooled_settings, idle_in_transaction_session_timeout_ms=300)
+    pool = await create_pool(settings, dsn=settings.database_url or "")
+    try:
+        database = Database(pool, acquire_timeout=5, limits=transaction_limits(settings))
+        async with database.transaction() as conn:
+            pid = await conn.fetchval("SELECT pg_backend_pid()")
+
+            async def ended() -> bool:
+                return not await admin_conn.fetchval(
+                    "SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE pid = $1)", pid
+                )
+
+            # within less than the role's own 10 s
+            await wait_until(ended, "the server ended the session idle in its transaction", within=5)
+            with pytest.raises((asyncpg.PostgresError, asyncpg.InterfaceError)):
+                await conn.fetchval("SELECT 1")
+    except (asyncpg.PostgresError, asyncpg.InterfaceError):
+        pass  # the rollback on the way out of the transaction meets the same ended session
+    finally:
+        await pool.close()
+
+
 async def test_callers_share_server_sessions_but_never_their_settings(
     pooled_database: Database, make_account: AccountFactory
 ) -> None:
