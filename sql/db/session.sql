@@ -7,3 +7,13 @@
 -- a pooler (db/pool.py Database). Milliseconds, 0 for none; touches no table.
 SELECT set_config('statement_timeout', :statement_timeout_ms::int::text, true),
        set_config('idle_in_transaction_session_timeout', :idle_in_transaction_session_timeout_ms::int::text, true);
+
+-- name: session_defaults()^
+-- The timeouts a session starts with (what RESET returns to: the role's and database's
+-- defaults, as a pooler's server session logs in with them), in milliseconds; a session's own
+-- SET does not change them. Read once at start in pooler mode (db/pool.py needed_limits).
+SELECT max(reset_val::int) FILTER (WHERE name = 'statement_timeout') AS statement_timeout_ms,
+       max(reset_val::int) FILTER (WHERE name = 'idle_in_transaction_session_timeout')
+           AS idle_in_transaction_session_timeout_ms
+FROM pg_settings
+WHERE name IN ('statement_timeout', 'idle_in_transaction_session_timeout');

@@ -15,7 +15,7 @@ from bookshop.accounts.routes import AccountController, AdminUserController, MeC
 from bookshop.bookings.routes import AdminBookingController, BookingController, MyBookingController, VenueController
 from bookshop.catalog.routes import AuthorController, BookController, TagController
 from bookshop.db.configured import resolve_database_urls
-from bookshop.db.pool import Database, create_pool, named_statements, transaction_limits
+from bookshop.db.pool import Database, create_pool, named_statements, needed_limits
 from bookshop.db.query_log import QueryObserver
 from bookshop.http.auth import provide_caller, require_admin, require_key_header, require_staff
 from bookshop.http.bodies import StrictRequest
@@ -50,7 +50,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         )
         pool = await create_pool(settings, dsn=dsn, observer=observer)
         app.state.database = Database(
-            pool, acquire_timeout=settings.pool_acquire_timeout, limits=transaction_limits(settings)
+            pool, acquire_timeout=settings.pool_acquire_timeout, limits=await needed_limits(pool, settings)
         )
         try:
             yield

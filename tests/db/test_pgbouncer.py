@@ -13,7 +13,7 @@ import msgspec
 import pytest
 
 from bookshop.cli.common import run_with_connection, without_time_limits
-from bookshop.db.pool import Connection, Database, create_pool, transaction_limits
+from bookshop.db.pool import Connection, Database, create_pool, needed_limits
 from bookshop.jobs.worker import WorkerOptions, run_worker
 from bookshop.settings import Settings
 from tests.support.accounts import AccountFactory
@@ -39,7 +39,7 @@ async def pooled_database(pooled_settings: Settings) -> AsyncIterator[Database]:
         idle_in_transaction_session_timeout_ms=4321,
     )
     pool = await create_pool(settings, dsn=settings.database_url or "")
-    yield Database(pool, acquire_timeout=5, limits=transaction_limits(settings))
+    yield Database(pool, acquire_timeout=5, limits=await needed_limits(pool, settings))
     await pool.close()
 
 
@@ -70,11 +70,24 @@ async def test_the_timeouts_asked_for_are_the_ones_in_force(
             assert dict(settings) == {"statement": "1234ms", "idle": "4321ms", "application": "bookshop"}
 
 
+async def test_timeouts_the_sessions_start_with_are_not_set_again(pooled_settings: Settings) -> None:
+    """The service's defaults are the role's (bookshop db bootstrap): then no transaction pays
+    for setting them, and they are still the ones in force."""
+    pool = await create_pool(pooled_settings, dsn=pooled_settings.database_url or "")
+    try:
+        assert await needed_limits(pool, pooled_settings) is None
+        async with Database(pool, acquire_timeout=5).connection() as conn:
+            assert await conn.fetchval("SELECT current_setting('statement_timeout')") == "5s"
+            assert await conn.fetchval("SELECT current_setting('idle_in_transaction_session_timeout')") == "10s"
+    finally:
+        await pool.close()
+
+
 async def test_the_statement_timeout_cuts_a_read_short(pooled_settings: Settings) -> None:
     settings = msgspec.structs.replace(pooled_settings, statement_timeout_ms=200)
     pool = await create_pool(settings, dsn=settings.database_url or "")
     try:
-        database = Database(pool, acquire_timeout=5, limits=transaction_limits(settings))
+        database = Database(pool, acquire_timeout=5, limits=await needed_limits(pool, settings))
         async with database.connection() as conn:
             with pytest.raises(asyncpg.QueryCanceledError):
                 await conn.execute("SELECT pg_sleep(30)")
@@ -89,7 +102,7 @@ async def test_the_idle_in_transaction_limit_ends_an_abandoned_transaction(
     settings = msgspec.structs.replace(pooled_settings, idle_in_transaction_session_timeout_ms=300)
     pool = await create_pool(settings, dsn=settings.database_url or "")
     try:
-        database = Database(pool, acquire_timeout=5, limits=transaction_limits(settings))
+        database = Database(pool, acquire_timeout=5, limits=await needed_limits(pool, settings))
         async with database.transaction() as conn:
             pid = await conn.fetchval("SELECT pg_backend_pid()")
 

@@ -1,5 +1,6 @@
 """The asyncpg pool: msgspec JSON codecs, server-side timeouts, no reset round trip per release."""
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -18,6 +19,8 @@ from bookshop.settings import Settings
 # What repositories accept: a connection from asyncpg.connect or one lent by the pool.
 Connection: TypeAlias = asyncpg.Connection | PoolConnectionProxy
 Pool: TypeAlias = asyncpg.Pool
+
+logger = logging.getLogger("bookshop.db")
 
 
 class PooledConnection(asyncpg.Connection):
@@ -94,6 +97,28 @@ def transaction_limits(settings: Settings) -> TransactionLimits | None:
     )
 
 
+async def needed_limits(pool: Pool, settings: Settings) -> TransactionLimits | None:
+    """The limits each transaction must set for itself: none on a direct connection, nor behind
+    a pooler whose server sessions start with them already (the role's defaults, which
+    `bookshop db bootstrap` makes the service's own defaults). Checked once, at start."""
+    limits = transaction_limits(settings)
+    if limits is None:
+        return None
+    async with pool.acquire() as conn:
+        defaults = await queries.db.session_defaults(conn)
+    asked = (limits.statement_timeout_ms, limits.idle_in_transaction_session_timeout_ms)
+    found = (defaults["statement_timeout_ms"], defaults["idle_in_transaction_session_timeout_ms"])
+    if found == asked:
+        logger.info("behind a transaction pooler; sessions start with the timeouts asked for %s ms", asked)
+        return None
+    logger.info(
+        "behind a transaction pooler; sessions start with timeouts %s ms, not %s: each transaction sets them",
+        found,
+        asked,
+    )
+    return limits
+
+
 @asynccontextmanager
 async def limited_transaction(conn: Connection, limits: TransactionLimits | None) -> AsyncIterator[Connection]:
     """A transaction on `conn` that first sets `limits` for itself (SET LOCAL), when given."""
@@ -162,9 +187,9 @@ class Database:
     A handler holds a connection only while its statements run, not while the response is
     encoded or sent, and `async with` returns it on every path, errors included.
 
-    Given `limits` (behind a transaction pooler, see transaction_limits), every transaction sets
-    them first, and reads too run in one: a statement outside a transaction would run under
-    whatever the pooler's server session holds (the role's defaults), not the service's timeout.
+    Given `limits` (behind a transaction pooler whose sessions start with other timeouts, see
+    needed_limits), every transaction sets them first, and reads too run in one: a statement
+    outside a transaction would run under the pooler's server session's, not the service's.
     """
 
     def __init__(self, pool: Pool, *, acquire_timeout: float, limits: TransactionLimits | None = None) -> None:

@@ -32,7 +32,7 @@ from typing import Any
 import asyncpg
 import msgspec
 
-from bookshop.db.pool import Connection, Database, connect, create_pool, transaction_limits
+from bookshop.db.pool import Connection, Database, connect, create_pool, needed_limits
 from bookshop.db.urls import libpq_url
 from bookshop.jobs import service
 from bookshop.jobs.schemas import ClaimedJob
@@ -219,7 +219,9 @@ async def run_worker(
     )
     pool = await create_pool(sized, dsn=dsn)
     try:
-        database = Database(pool, acquire_timeout=settings.pool_acquire_timeout, limits=transaction_limits(sized))
+        database = Database(
+            pool, acquire_timeout=settings.pool_acquire_timeout, limits=await needed_limits(pool, sized)
+        )
         worker = Worker(
             database, settings=settings, listen_dsn=listen_url(settings, dsn), handlers=handlers, options=options
         )
