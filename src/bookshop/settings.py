@@ -35,7 +35,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, rename="upper"):
     command_timeout: Annotated[float, msgspec.Meta(gt=0)] = 10.0
     # "transaction" when DATABASE_URL leads to a transaction-mode pooler (PgBouncer, Supabase's or
     # Neon's pooler, RDS Proxy): no prepared statement and no session setting outlives a
-    # transaction; the timeouts go with each transaction instead (docs/operations.md).
+    # transaction; timeouts other than the role's go with each transaction (docs/operations.md).
     database_pooler: Literal["none", "transaction"] = "none"
     # A direct (unpooled) URL the job worker LISTENs on; unset, it LISTENs on DATABASE_URL, or only
     # polls when DATABASE_POOLER=transaction (a transaction pooler cannot carry LISTEN).

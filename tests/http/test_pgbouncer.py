@@ -3,6 +3,7 @@ server sessions for all of a test's clients: reads, an order and its replay, pri
 callers interleaved on shared sessions, the worker issuing invoices, and a 16-client burst."""
 
 import asyncio
+import json
 import logging
 import uuid
 from collections import Counter
@@ -58,6 +59,9 @@ async def test_reads_through_pgbouncer(pooled_client: Client, books: list[dict[s
     assert listed.status_code == 200, listed.text
     assert {item["id"] for item in listed.json()["items"]} == {book["id"] for book in books}
     assert (await pooled_client.get("/ready")).json() == {"status": "ready"}
+    export = await pooled_client.get("/books/export")  # a server-side cursor in its transaction
+    assert export.status_code == 200, export.text
+    assert {json.loads(line)["slug"] for line in export.text.splitlines()} == {book["slug"] for book in books}
 
 
 async def test_an_order_and_its_replay_through_pgbouncer(

@@ -56,7 +56,7 @@ async def init_connection(conn: asyncpg.Connection) -> None:
 def server_settings(settings: Settings) -> dict[str, str]:
     """Session settings sent in the startup packet, so they cost no round trip. Behind a
     transaction pooler only application_name (PgBouncer refuses other startup parameters, and
-    its server sessions are not ours): there each transaction sets the timeouts itself."""
+    its server sessions are not ours): there transactions set the timeouts (needed_limits)."""
     if settings.database_pooler == "transaction":
         return {"application_name": "bookshop"}
     return {
@@ -87,8 +87,8 @@ class TransactionLimits:
 
 
 def transaction_limits(settings: Settings) -> TransactionLimits | None:
-    """The limits transactions must set themselves: none on a direct connection, whose session
-    got them at start-up (server_settings)."""
+    """The limits asked for behind a transaction pooler; none on a direct connection, whose
+    session got them at start-up (server_settings)."""
     if settings.database_pooler != "transaction":
         return None
     return TransactionLimits(
