@@ -69,8 +69,9 @@ def server_settings(settings: Settings) -> dict[str, str]:
 def connect_arguments(settings: Settings) -> dict[str, Any]:
     """What asyncpg.connect and create_pool are given besides the URL. Behind a transaction
     pooler, no statement cache: its named prepared statements live in one server session, and
-    the next transaction may run in another. Without it asyncpg sends each statement unnamed,
-    parsed with its bind in one round trip (bench/pgbouncer.py measures the cost)."""
+    the next transaction may run in another. Without it asyncpg describes each statement unnamed
+    (one round trip) and sends it again with its bind (a second): nothing named stays behind, at
+    two parses and a plan per statement (bench/pgbouncer.py measures the cost)."""
     return {
         "command_timeout": settings.command_timeout,
         "server_settings": server_settings(settings),
