@@ -38,6 +38,7 @@ from tests.support.accounts import TEST_PEPPER, Account, AccountFactory
 from tests.support.clients import Client, ClientFactory, ConcurrentClient, ConcurrentClientFactory, concurrent_client
 from tests.support.databases import ROLE_PASSWORD, TEMPLATE_DATABASE, cloned_database, urls_for
 from tests.support.logs import LogLines
+from tests.support.pgbouncer import PgBouncer, running_pgbouncer
 from tests.support.replica import StreamingPair
 from tests.support.waiting import wait_until
 
@@ -220,7 +221,7 @@ async def drain_queue(settings: Settings, database_urls: DatabaseUrls) -> AsyncI
         worker = Worker(
             database,
             settings=settings,
-            dsn=database_urls.app,
+            listen_dsn=database_urls.app,
             handlers=HANDLERS,
             options=WorkerOptions(concurrency=2, poll_interval=0.05),
         )
@@ -290,3 +291,23 @@ def promotable_pair() -> Iterator[tuple[StreamingPair, DatabaseUrls]]:
         yield pair, pair.bootstrap("bookshop")
     finally:
         pair.close()
+
+
+@pytest.fixture(scope="session")
+async def pgbouncer(server_url: str, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[PgBouncer]:
+    """A real PgBouncer in transaction mode in front of the suite's server, two server sessions
+    per database and role (tests/support/pgbouncer.py)."""
+    async with running_pgbouncer(server_url, tmp_path_factory.mktemp("pgbouncer")) as bouncer:
+        yield bouncer
+
+
+@pytest.fixture
+def pooled_settings(settings: Settings, database_urls: DatabaseUrls, pgbouncer: PgBouncer) -> Settings:
+    """The test's settings with the app behind PgBouncer in pooler mode; the worker LISTENs on a
+    direct connection."""
+    return msgspec.structs.replace(
+        settings,
+        database_url=pgbouncer.url(database_urls.app),
+        database_pooler="transaction",
+        worker_listen_url=database_urls.app,
+    )

@@ -45,6 +45,8 @@ def test_observability_settings() -> None:
         ({"REPLICA_DATABASE_URL": "mysql://db/x"}, "REPLICA_DATABASE_URL"),
         ({"REPLICA_MAX_LAG_SECONDS": "0"}, "REPLICA_MAX_LAG_SECONDS"),
         ({"REPLICA_CHECK_SECONDS": "-1"}, "REPLICA_CHECK_SECONDS"),
+        ({"DATABASE_POOLER": "session"}, "DATABASE_POOLER"),
+        ({"WORKER_LISTEN_URL": "mysql://db/x"}, "WORKER_LISTEN_URL"),
     ],
 )
 def test_an_invalid_value_fails_naming_its_variable(environ: dict[str, str], named: str) -> None:

@@ -15,7 +15,7 @@ from bookshop.accounts.routes import AccountController, AdminUserController, MeC
 from bookshop.bookings.routes import AdminBookingController, BookingController, MyBookingController, VenueController
 from bookshop.catalog.routes import AuthorController, BookController, TagController
 from bookshop.db.configured import resolve_database_urls
-from bookshop.db.pool import Database, create_pool, named_statements
+from bookshop.db.pool import Database, create_pool, named_statements, needed_limits
 from bookshop.db.query_log import QueryObserver
 from bookshop.db.replica import open_replica
 from bookshop.http.auth import provide_caller, require_admin, require_key_header, require_staff
@@ -54,11 +54,12 @@ def create_app(settings: Settings | None = None) -> Litestar:
             histogram=metrics.query_seconds if metrics else None,
         )
         pool = await create_pool(settings, dsn=dsn, observer=observer)
+        limits = await needed_limits(pool, settings)
         try:
             # Public reads on the replica when one is set (db/replica.py); key use written off
             # the request's path (accounts/key_use.py).
             async with open_replica(settings, primary=pool, observer=observer) as replica:
-                database = Database(pool, acquire_timeout=settings.pool_acquire_timeout, replica=replica)
+                database = Database(pool, acquire_timeout=settings.pool_acquire_timeout, replica=replica, limits=limits)
                 app.state.database = database
                 async with recording_key_use(database) as key_use:
                     app.state.key_use = key_use

@@ -33,6 +33,13 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, rename="upper"):
     statement_timeout_ms: Annotated[int, msgspec.Meta(ge=0)] = 5_000
     idle_in_transaction_session_timeout_ms: Annotated[int, msgspec.Meta(ge=0)] = 10_000
     command_timeout: Annotated[float, msgspec.Meta(gt=0)] = 10.0
+    # "transaction" when DATABASE_URL leads to a transaction-mode pooler (PgBouncer, Supabase's or
+    # Neon's pooler, RDS Proxy): no prepared statement and no session setting outlives a
+    # transaction; timeouts other than the role's go with each transaction (docs/operations.md).
+    database_pooler: Literal["none", "transaction"] = "none"
+    # A direct (unpooled) URL the job worker LISTENs on; unset, it LISTENs on DATABASE_URL, or only
+    # polls when DATABASE_POOLER=transaction (a transaction pooler cannot carry LISTEN).
+    worker_listen_url: str | None = None
     host: str = "127.0.0.1"
     port: Annotated[int, msgspec.Meta(ge=1, le=65_535)] = 8000
     workers: Annotated[int, msgspec.Meta(ge=1)] = 1
@@ -56,15 +63,14 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, rename="upper"):
     replica_check_seconds: Annotated[float, msgspec.Meta(gt=0)] = 1.0
 
     def __post_init__(self) -> None:
-        if self.database_url is not None and urlsplit(self.database_url).scheme not in DATABASE_URL_SCHEMES:
-            raise ValueError(
-                f"DATABASE_URL must start with one of {', '.join(s + '://' for s in DATABASE_URL_SCHEMES)}"
-            )
-        replica = self.replica_database_url
-        if replica is not None and urlsplit(replica).scheme not in DATABASE_URL_SCHEMES:
-            raise ValueError(
-                f"REPLICA_DATABASE_URL must start with one of {', '.join(s + '://' for s in DATABASE_URL_SCHEMES)}"
-            )
+        urls = (
+            ("DATABASE_URL", self.database_url),
+            ("WORKER_LISTEN_URL", self.worker_listen_url),
+            ("REPLICA_DATABASE_URL", self.replica_database_url),
+        )
+        for name, url in urls:
+            if url is not None and urlsplit(url).scheme not in DATABASE_URL_SCHEMES:
+                raise ValueError(f"{name} must start with one of {', '.join(s + '://' for s in DATABASE_URL_SCHEMES)}")
         if self.pool_min_size > self.pool_max_size:
             raise ValueError("POOL_MIN_SIZE must not exceed POOL_MAX_SIZE")
 

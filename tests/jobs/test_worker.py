@@ -79,7 +79,9 @@ class Workers:
         statements = StatementLog()
         pool = await create_pool(self.settings, dsn=self.dsn, observer=statements)
         database = Database(pool, acquire_timeout=5)
-        worker = Worker(database, settings=self.settings, dsn=self.dsn, handlers=handlers, options=options, name=name)
+        worker = Worker(
+            database, settings=self.settings, listen_dsn=self.dsn, handlers=handlers, options=options, name=name
+        )
         stop = asyncio.Event()
         run = Run(name, stop, asyncio.create_task(worker.run(stop), name=f"worker {name}"), pool, statements)
         self.runs.append(run)

@@ -10,7 +10,7 @@ import msgspec
 from rich.console import Console
 
 from bookshop.db.configured import resolve_database_urls
-from bookshop.db.pool import connect
+from bookshop.db.pool import connect, limited_transaction, transaction_limits
 from bookshop.settings import Settings
 
 console = Console(stderr=True, soft_wrap=True)
@@ -24,12 +24,18 @@ T = TypeVar("T")
 
 
 def run_with_connection(settings: Settings, dsn: str, work: Callable[[Any], Coroutine[Any, Any, T]]) -> T:
-    """Runs `work(conn)` on one connection set up like the pool's."""
+    """Runs `work(conn)` on one connection set up like the pool's. Behind a transaction pooler,
+    all of it in one transaction that sets the settings' timeouts for itself (a session would
+    not keep them); the transactions `work` opens are then savepoints of it."""
+    limits = transaction_limits(settings)
 
     async def main() -> T:
         conn = await connect(settings, dsn=dsn)
         try:
-            return await work(conn)
+            if limits is None:
+                return await work(conn)
+            async with limited_transaction(conn, limits):
+                return await work(conn)
         finally:
             await conn.close()
 

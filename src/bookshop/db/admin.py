@@ -22,9 +22,11 @@ APP_ROLE = "bookshop_app"
 _LEAST_PRIVILEGE = "LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS"
 
 # Defaults for every session of the application role, psql included; the service also sends
-# its own statement and idle timeouts when it connects. Name search (`fragment <% name`) matches
-# at word similarity 0.4, which lets a one-letter typo through ("Tolkein" → "Tolkien": 0.5);
-# pg_trgm's default of 0.6 would not, and a session-level SET is not allowed on pooled connections.
+# its own statement and idle timeouts when it connects (behind a transaction pooler, where the
+# server sessions log in with these, each transaction sets them); lock_timeout is set here
+# alone. Name search (`fragment <% name`) matches at word similarity 0.4, which lets a
+# one-letter typo through ("Tolkein" → "Tolkien": 0.5); pg_trgm's default of 0.6 would not, and
+# a session-level SET is not allowed on pooled connections.
 APP_ROLE_SETTINGS = {
     "statement_timeout": "5s",
     "idle_in_transaction_session_timeout": "10s",

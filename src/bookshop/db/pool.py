@@ -1,9 +1,11 @@
 """The asyncpg pool: msgspec JSON codecs, server-side timeouts, no reset round trip per release."""
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from functools import cache
-from typing import TYPE_CHECKING, Protocol, TypeAlias
+from typing import TYPE_CHECKING, Any, Protocol, TypeAlias
 from uuid import UUID
 
 import asyncpg
@@ -20,6 +22,8 @@ if TYPE_CHECKING:
 # What repositories accept: a connection from asyncpg.connect or one lent by the pool.
 Connection: TypeAlias = asyncpg.Connection | PoolConnectionProxy
 Pool: TypeAlias = asyncpg.Pool
+
+logger = logging.getLogger("bookshop.db")
 
 
 class PooledConnection(asyncpg.Connection):
@@ -53,12 +57,83 @@ async def init_connection(conn: asyncpg.Connection) -> None:
 
 
 def server_settings(settings: Settings) -> dict[str, str]:
-    """Session settings sent in the startup packet, so they cost no round trip."""
+    """Session settings sent in the startup packet, so they cost no round trip. Behind a
+    transaction pooler only application_name (PgBouncer refuses other startup parameters, and
+    its server sessions are not ours): there transactions set the timeouts (needed_limits)."""
+    if settings.database_pooler == "transaction":
+        return {"application_name": "bookshop"}
     return {
         "application_name": "bookshop",
         "statement_timeout": str(settings.statement_timeout_ms),
         "idle_in_transaction_session_timeout": str(settings.idle_in_transaction_session_timeout_ms),
     }
+
+
+def connect_arguments(settings: Settings) -> dict[str, Any]:
+    """What asyncpg.connect and create_pool are given besides the URL. Behind a transaction
+    pooler, no statement cache: its named prepared statements live in one server session, and
+    the next transaction may run in another. Without it asyncpg describes each statement unnamed
+    (one round trip) and sends it again with its bind (a second): nothing named stays behind, at
+    two parses and a plan per statement (bench/pgbouncer.py measures the cost)."""
+    return {
+        "command_timeout": settings.command_timeout,
+        "server_settings": server_settings(settings),
+        "statement_cache_size": 0 if settings.database_pooler == "transaction" else 100,
+    }
+
+
+@dataclass(frozen=True, kw_only=True)
+class TransactionLimits:
+    """The timeouts each transaction sets for itself behind a transaction pooler."""
+
+    statement_timeout_ms: int
+    idle_in_transaction_session_timeout_ms: int
+
+
+def transaction_limits(settings: Settings) -> TransactionLimits | None:
+    """The limits asked for behind a transaction pooler; none on a direct connection, whose
+    session got them at start-up (server_settings)."""
+    if settings.database_pooler != "transaction":
+        return None
+    return TransactionLimits(
+        statement_timeout_ms=settings.statement_timeout_ms,
+        idle_in_transaction_session_timeout_ms=settings.idle_in_transaction_session_timeout_ms,
+    )
+
+
+async def needed_limits(pool: Pool, settings: Settings) -> TransactionLimits | None:
+    """The limits each transaction must set for itself: none on a direct connection, nor behind
+    a pooler whose server sessions start with them already (the role's defaults, which
+    `bookshop db bootstrap` makes the service's own defaults). Checked once, at start."""
+    limits = transaction_limits(settings)
+    if limits is None:
+        return None
+    async with pool.acquire() as conn:
+        defaults = await queries.db.session_defaults(conn)
+    asked = (limits.statement_timeout_ms, limits.idle_in_transaction_session_timeout_ms)
+    found = (defaults["statement_timeout_ms"], defaults["idle_in_transaction_session_timeout_ms"])
+    if found == asked:
+        logger.info("behind a transaction pooler; sessions start with the timeouts asked for %s ms", asked)
+        return None
+    logger.info(
+        "behind a transaction pooler; sessions start with timeouts %s ms, not %s: each transaction sets them",
+        found,
+        asked,
+    )
+    return limits
+
+
+@asynccontextmanager
+async def limited_transaction(conn: Connection, limits: TransactionLimits | None) -> AsyncIterator[Connection]:
+    """A transaction on `conn` that first sets `limits` for itself (SET LOCAL), when given."""
+    async with conn.transaction():
+        if limits is not None:
+            await queries.db.set_transaction_limits(
+                conn,
+                statement_timeout_ms=limits.statement_timeout_ms,
+                idle_in_transaction_session_timeout_ms=limits.idle_in_transaction_session_timeout_ms,
+            )
+        yield conn
 
 
 @cache
@@ -86,10 +161,9 @@ async def create_pool(settings: Settings, *, dsn: str, observer: QueryObserver |
         dsn,
         min_size=settings.pool_min_size,
         max_size=settings.pool_max_size,
-        command_timeout=settings.command_timeout,
         connection_class=PooledConnection,
         init=init,
-        server_settings=server_settings(settings),
+        **connect_arguments(settings),
     )
     assert pool is not None  # create_pool returns None only when not awaited
     return pool
@@ -119,17 +193,29 @@ class Database:
 
     With a replica (db/replica.py), `read_connection()` serves public reads that may be a
     moment stale from it; everything else uses the primary pool.
+
+    Given `limits` (behind a transaction pooler whose sessions start with other timeouts, see
+    needed_limits), every transaction sets them first, and reads too run in one: a statement
+    outside a transaction would run under the pooler's server session's, not the service's.
     """
 
-    def __init__(self, pool: Pool, *, acquire_timeout: float, replica: "Replica | None" = None) -> None:
+    def __init__(
+        self,
+        pool: Pool,
+        *,
+        acquire_timeout: float,
+        replica: "Replica | None" = None,
+        limits: TransactionLimits | None = None,
+    ) -> None:
         self.pool = pool
         self.acquire_timeout = acquire_timeout
         self.replica = replica
+        self.limits = limits
 
     def primary_only(self) -> "Database":
         """The same primary pool with no replica: for a caller whose reads must see their own
         writes (http/dependencies.py gives it to every signed-in request)."""
-        return Database(self.pool, acquire_timeout=self.acquire_timeout)
+        return Database(self.pool, acquire_timeout=self.acquire_timeout, limits=self.limits)
 
     @asynccontextmanager
     async def read_connection(self) -> AsyncIterator[Connection]:
@@ -144,7 +230,11 @@ class Database:
             return
         assert replica is not None
         try:
-            yield conn
+            if self.limits is None:
+                yield conn
+            else:
+                async with limited_transaction(conn, self.limits):
+                    yield conn
         except BaseException as error:
             replica.failed(error)
             raise
@@ -155,14 +245,18 @@ class Database:
     async def connection(self) -> AsyncIterator[Connection]:
         """A pooled connection. Waiting longer than the acquire timeout raises TimeoutError."""
         async with self.pool.acquire(timeout=self.acquire_timeout) as conn:
-            yield conn
+            if self.limits is None:
+                yield conn
+            else:
+                async with limited_transaction(conn, self.limits):
+                    yield conn
 
     @asynccontextmanager
     async def transaction(self, caller: Actor | None = None) -> AsyncIterator[Connection]:
         """A pooled connection inside one transaction: it commits when the block ends, and
         rolls back if the block raises. Given a caller, the transaction first acts for them, so
         the row-level security policies on private tables apply (reads of them included)."""
-        async with self.connection() as conn, conn.transaction():
+        async with self.pool.acquire(timeout=self.acquire_timeout) as conn, limited_transaction(conn, self.limits):
             if caller is not None:
                 await act_as(conn, user_id=caller.user_id, role=caller.role)
             yield conn
@@ -170,8 +264,6 @@ class Database:
 
 async def connect(settings: Settings, *, dsn: str) -> asyncpg.Connection:
     """One connection set up like the pool's, for the CLI and for tests."""
-    conn = await asyncpg.connect(
-        dsn, command_timeout=settings.command_timeout, server_settings=server_settings(settings)
-    )
+    conn: asyncpg.Connection = await asyncpg.connect(dsn, **connect_arguments(settings))
     await init_connection(conn)
     return conn

@@ -9,7 +9,9 @@ marks each done in the handler's own transaction.
 - A failed attempt is retried after an exponential backoff, up to max_attempts; then the job
   stays 'failed' with its last error (a dead letter, retried by staff).
 - Idle workers LISTEN for new jobs and wake at once; polling is the fallback, and also finds
-  jobs that fall due later (a retry's backoff, a lease running out).
+  jobs that fall due later (a retry's backoff, a lease running out). LISTEN needs a session of
+  its own, which a transaction pooler does not keep: behind one (DATABASE_POOLER=transaction)
+  the worker LISTENs on WORKER_LISTEN_URL, a direct connection, or without it only polls.
 - `stop` (SIGTERM, SIGINT): no new claims; the jobs in hand finish; then it returns.
 
 A handler's database work commits together with its job's completion, so it lands once; but a
@@ -30,7 +32,8 @@ from typing import Any
 import asyncpg
 import msgspec
 
-from bookshop.db.pool import Connection, Database, connect, create_pool
+from bookshop.db.pool import Connection, Database, connect, create_pool, needed_limits
+from bookshop.db.urls import libpq_url
 from bookshop.jobs import service
 from bookshop.jobs.schemas import ClaimedJob
 from bookshop.ops.service import record_event
@@ -74,14 +77,16 @@ class Worker:
         database: Database,
         *,
         settings: Settings,
-        dsn: str,
+        listen_dsn: str | None,
         handlers: Mapping[str, Handler],
         options: WorkerOptions,
         name: str | None = None,
     ) -> None:
+        """`listen_dsn`: where to LISTEN for new jobs, a direct connection (listen_url); None
+        to poll only."""
         self.database = database
         self.settings = settings
-        self.dsn = dsn
+        self.listen_dsn = listen_dsn
         self.handlers = handlers
         self.options = options
         self.name = name or worker_name()
@@ -95,12 +100,28 @@ class Worker:
             if queue == self.options.queue:
                 wake.set()
 
-        # LISTEN holds a connection of its own: on a pooled one it would follow the connection
-        # to its next borrower.
-        listener = await connect(self.settings, dsn=self.dsn)
-        try:
-            await listener.add_listener(CHANNEL, on_notify)
-            logger.info("worker %s on queue %s, %d at a time", self.name, self.options.queue, self.options.concurrency)
+        async with contextlib.AsyncExitStack() as stack:
+            if self.listen_dsn is None:
+                logger.warning(
+                    "worker %s: no WORKER_LISTEN_URL behind a transaction pooler, so no LISTEN: new jobs wait"
+                    " for the next poll (every %g s)",
+                    self.name,
+                    self.options.poll_interval,
+                )
+            else:
+                # LISTEN holds a connection of its own: on a pooled one it would follow the
+                # connection to its next borrower. A direct one, so no pooler settings.
+                direct = msgspec.structs.replace(self.settings, database_pooler="none")
+                listener = await connect(direct, dsn=self.listen_dsn)
+                stack.push_async_callback(listener.close)
+                await listener.add_listener(CHANNEL, on_notify)
+            logger.info(
+                "worker %s on queue %s, %d at a time, %s",
+                self.name,
+                self.options.queue,
+                self.options.concurrency,
+                "polling only" if self.listen_dsn is None else "listening for new jobs",
+            )
             while not stop.is_set():
                 wake.clear()  # before claiming: a job queued meanwhile wakes the next wait
                 try:
@@ -115,8 +136,6 @@ class Worker:
                     logger.warning("worker %s: database unavailable (%s); retrying", self.name, error)
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(stop.wait(), self.options.poll_interval)
-        finally:
-            await listener.close()
         logger.info("worker %s stopped", self.name)
 
     async def _claim(self) -> list[ClaimedJob]:
@@ -175,6 +194,14 @@ class Worker:
         )
 
 
+def listen_url(settings: Settings, dsn: str) -> str | None:
+    """Where the worker LISTENs: WORKER_LISTEN_URL, else the pool's own `dsn` unless that leads
+    to a transaction pooler (None: poll only)."""
+    if settings.worker_listen_url:
+        return libpq_url(settings.worker_listen_url)
+    return None if settings.database_pooler == "transaction" else dsn
+
+
 async def run_worker(
     settings: Settings, *, dsn: str, handlers: Mapping[str, Handler], options: WorkerOptions, stop: asyncio.Event
 ) -> None:
@@ -192,7 +219,12 @@ async def run_worker(
     )
     pool = await create_pool(sized, dsn=dsn)
     try:
-        database = Database(pool, acquire_timeout=settings.pool_acquire_timeout)
-        await Worker(database, settings=settings, dsn=dsn, handlers=handlers, options=options).run(stop)
+        database = Database(
+            pool, acquire_timeout=settings.pool_acquire_timeout, limits=await needed_limits(pool, sized)
+        )
+        worker = Worker(
+            database, settings=settings, listen_dsn=listen_url(settings, dsn), handlers=handlers, options=options
+        )
+        await worker.run(stop)
     finally:
         await pool.close()
