@@ -1,5 +1,6 @@
 """The Litestar application: routes, dependencies, error mapping, and the pool's lifespan."""
 
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -49,9 +50,10 @@ def create_app(settings: Settings | None = None) -> Litestar:
             histogram=metrics.query_seconds if metrics else None,
         )
         pool = await create_pool(settings, dsn=dsn, observer=observer)
-        app.state.database = Database(pool, acquire_timeout=settings.pool_acquire_timeout)
+        app.state.database = database = Database(pool, acquire_timeout=settings.pool_acquire_timeout)
         try:
-            yield
+            async with metrics.worker(database) if metrics else contextlib.nullcontext():
+                yield
         finally:
             await pool.close()
 

@@ -32,7 +32,8 @@ def free_port() -> int:
 class Served:
     """A running `bookshop serve`: its address, and the JSON lines it logged so far."""
 
-    def __init__(self, port: int, log: Path) -> None:
+    def __init__(self, port: int, log: Path, pid: int) -> None:
+        self.pid = pid  # the main process: granian's, which runs the workers
         self.host = "127.0.0.1"
         self.port = port
         self.base = f"http://{self.host}:{port}"
@@ -64,6 +65,30 @@ class Served:
             if metric == name and ",".join(sorted(rest.rstrip("}").split(","))) == wanted:
                 return float(value)
         return 0.0
+
+    def worker_pids(self) -> set[int]:
+        """granian's worker processes: the main process's children started by multiprocessing's
+        spawn (its resource tracker, also a child, is not a worker)."""
+        pids = set()
+        for children in Path(f"/proc/{self.pid}/task").glob("*/children"):
+            for child in children.read_text().split():
+                try:
+                    command = Path(f"/proc/{child}/cmdline").read_bytes()
+                except FileNotFoundError:  # gone since the list was read
+                    continue
+                if b"spawn_main" in command:
+                    pids.add(int(child))
+        return pids
+
+    def metrics_dir(self) -> Path:
+        """The folder the workers write their metrics to (serve hands it to them in their
+        environment)."""
+        for pid in self.worker_pids():
+            for entry in Path(f"/proc/{pid}/environ").read_bytes().split(b"\0"):
+                name, _, value = entry.decode().partition("=")
+                if name == "PROMETHEUS_MULTIPROC_DIR":
+                    return Path(value)
+        raise AssertionError("no worker has PROMETHEUS_MULTIPROC_DIR")
 
     def connect(self) -> socket.socket:
         return socket.create_connection((self.host, self.port), timeout=10)
@@ -123,7 +148,7 @@ def serve(database_urls: DatabaseUrls, cwd: Path, **settings: str) -> Iterator[S
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-    served = Served(port, log)
+    served = Served(port, log, server.pid)
     try:
         deadline = time.monotonic() + READY_SECONDS
         while True:
