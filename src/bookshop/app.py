@@ -27,7 +27,8 @@ from bookshop.http.logs import logging_config
 from bookshop.http.metrics import Metrics, MetricsController
 from bookshop.http.observe import RequestObserver
 from bookshop.http.openapi import ExactJsonRenderPlugin
-from bookshop.http.security import DOCS_PATH, cors_config, rate_limit_config, security_headers
+from bookshop.http.rate_limit import rate_limit
+from bookshop.http.security import DOCS_PATH, cors_config, security_headers
 from bookshop.jobs.routes import AdminJobController
 from bookshop.ops.routes import AdminDiagnosticsController, AdminEventController
 from bookshop.orders.routes import InvoiceController, MyOrderController, OrderController
@@ -41,6 +42,11 @@ def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or Settings.from_env()
     dsn = resolve_database_urls(settings).app
     metrics = Metrics() if settings.metrics_enabled else None
+    limit = rate_limit(
+        settings.rate_limit_per_minute,
+        store=settings.rate_limit_store,
+        retry_after_seconds=settings.retry_after_seconds,
+    )
 
     @asynccontextmanager
     async def pool_lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -87,7 +93,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         },
         guards=[require_key_header],
         exception_handlers=EXCEPTION_HANDLERS,
-        lifespan=[pool_lifespan],
+        lifespan=[pool_lifespan, *([limit.lifespan] if limit else [])],
         state=State({"settings": settings, "metrics": metrics}),
         openapi_config=OpenAPIConfig(
             title="bookshop",
@@ -97,7 +103,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             components=Components(security_schemes={"ApiKey": SecurityScheme(type="http", scheme="bearer")}),
         ),
         before_send=[security_headers],
-        middleware=[limit.middleware] if (limit := rate_limit_config(settings.rate_limit_per_minute)) else [],
+        middleware=[limit.middleware] if limit else [],
         cors_config=cors_config(settings.cors_allow_origins),
         logging_config=logging_config(level=settings.log_level, log_format=settings.log_format),
         request_max_body_size=settings.max_body_bytes,
