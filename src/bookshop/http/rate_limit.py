@@ -21,7 +21,8 @@ a lock of one process: with a shared store two processes could). The stores:
 - `memory` (the default): this process's memory; with several workers or hosts, each has its
   own budget, so the limit is per process.
 - `redis://host:port/db` (or `rediss://`, `unix://`): Redis or Valkey, shared by every worker
-  and host that names it: INCR on a key that expires with the window, in one round trip.
+  and host that names it: INCR of a key that expires with the window, in one script, one
+  round trip.
 
 When the shared store does not answer, requests are refused with 503 and Retry-After, as when
 the database does not: no request goes uncounted. Probes and the metrics scrape are never
@@ -100,24 +101,28 @@ class MemoryCounter:
 class RedisCounter:
     """Budgets in Redis (or Valkey), shared by every process that names it."""
 
+    # One atomic step, one round trip, one reply: the first hit opens the window with its
+    # expiry, the others count in it (a MULTI of SET NX EX, INCR and TTL would need five
+    # commands and replies, which redis-py parses in Python).
+    HIT = """
+        local hits = redis.call('INCR', KEYS[1])
+        if hits == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
+        return {hits, redis.call('TTL', KEYS[1])}
+    """
+
     def __init__(self, url: str) -> None:
         import redis.asyncio
 
         self._redis = redis.asyncio.Redis.from_url(
             url, socket_timeout=REDIS_TIMEOUT_SECONDS, socket_connect_timeout=REDIS_TIMEOUT_SECONDS
         )
+        self._hit = self._redis.register_script(self.HIT)
 
     async def hit(self, bucket: str) -> Window:
         from redis.exceptions import RedisError
 
-        key = REDIS_PREFIX + bucket
         try:
-            # MULTI/EXEC: the first request's SET opens the window with its expiry, INCR keeps it.
-            async with self._redis.pipeline(transaction=True) as pipe:
-                pipe.set(key, 0, ex=WINDOW_SECONDS, nx=True)
-                pipe.incr(key)
-                pipe.ttl(key)
-                _, hits, ttl = await pipe.execute()
+            hits, ttl = await self._hit(keys=[REDIS_PREFIX + bucket], args=[WINDOW_SECONDS])
         except RedisError as error:
             raise StoreUnavailable(type(error).__name__) from error
         return Window(int(hits), max(1, int(ttl)))
