@@ -9,8 +9,8 @@ Two measurements:
    (RATE_LIMIT_STORE=memory); on, in a Redis (Debian's redis-server on a free loopback port).
    The limit is high enough that nothing is refused. Rounds alternate the variants, a fresh
    server each round; the figures are each variant's median round.
-2. The counting step alone, in this process: CLIENTS tasks counting hits on one budget for
-   SECONDS each, by the service's own MemoryCounter and RedisCounter (http/rate_limit.py), and
+2. The counting step alone, in this process: one task, then CLIENTS tasks, counting hits on one
+   budget for SECONDS each, by the service's own MemoryCounter and RedisCounter (http/rate_limit.py), and
    by the PostgreSQL candidate that was measured and not adopted: one upsert of a counter row
    in an UNLOGGED table per request on the asyncpg pool (the statement is below, bench-only).
 
@@ -79,6 +79,7 @@ class Variant:
 @dataclass(frozen=True)
 class StepResult:
     store: str
+    clients: int
     hits_per_second: float
     p50_ms: float
     p95_ms: float
@@ -165,7 +166,7 @@ async def counting_step(name: str, hit: Callable[[], Awaitable[object]], *, clie
         for _ in range(clients):
             group.create_task(one_client())
     measured = metrics(latencies, seconds)
-    return StepResult(name, measured.ops_per_second, measured.p50_ms, measured.p95_ms)
+    return StepResult(name, clients, measured.ops_per_second, measured.p50_ms, measured.p95_ms)
 
 
 async def counting_steps(redis_url: str, *, clients: int, seconds: float) -> list[StepResult]:
@@ -178,11 +179,17 @@ async def counting_steps(redis_url: str, *, clients: int, seconds: float) -> lis
         async with pool.acquire() as conn:
             return await conn.fetchrow(COUNT_HIT, "address:127.0.0.1")
 
+    hits: dict[str, Callable[[], Awaitable[object]]] = {
+        "memory": lambda: memory.hit("address:127.0.0.1"),
+        "redis": lambda: shared.hit("address:127.0.0.1"),
+        "postgres (candidate)": postgres_hit,
+    }
     try:
+        # One client: what a hit adds to a request's latency; many: what they cost under load.
         return [
-            await counting_step("memory", lambda: memory.hit("address:127.0.0.1"), clients=clients, seconds=seconds),
-            await counting_step("redis", lambda: shared.hit("address:127.0.0.1"), clients=clients, seconds=seconds),
-            await counting_step("postgres (candidate)", postgres_hit, clients=clients, seconds=seconds),
+            await counting_step(name, hit, clients=step_clients, seconds=seconds)
+            for step_clients in (1, clients)
+            for name, hit in hits.items()
         ]
     finally:
         await shared.close()
@@ -221,7 +228,7 @@ async def run(seconds: float, rounds: int, clients: int) -> Report:
         f"books; {clients} kept-alive anonymous httpx clients in one process on the same machine, GET "
         f"/books/{{slug}} over {len(paths)} books; {rounds} rounds of {seconds:g} s after a {WARMUP_SECONDS:g} s "
         f"warm-up, variants alternating, a fresh server each round; median round per variant. Counting step: "
-        f"{clients} tasks in one process for {seconds:g} s per store on one budget; Redis is Debian's "
+        f"1 and {clients} tasks in one process for {seconds:g} s per store on one budget; Redis is Debian's "
         f"redis-server on loopback, PostgreSQL the same embedded server (pool of 10)"
     )
     return Report(
@@ -248,7 +255,8 @@ def main() -> None:
         for v in report.http
     ]
     step_rows = [
-        f"| {s.store} | {s.hits_per_second:,.0f} | {s.p50_ms:.3f} | {s.p95_ms:.3f} |" for s in report.counting_step
+        f"| {s.store} | {s.clients} | {s.hits_per_second:,.0f} | {s.p50_ms:.3f} | {s.p95_ms:.3f} |"
+        for s in report.counting_step
     ]
     table = "\n".join(
         [
@@ -256,8 +264,8 @@ def main() -> None:
             "|---|---:|---:|---:|---:|---:|",
             *http_rows,
             "",
-            "| counting step | hits/s | p50 ms | p95 ms |",
-            "|---|---:|---:|---:|",
+            "| counting step | clients | hits/s | p50 ms | p95 ms |",
+            "|---|---:|---:|---:|---:|",
             *step_rows,
         ]
     )

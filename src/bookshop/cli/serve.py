@@ -90,9 +90,10 @@ def serve(settings: Settings, args: argparse.Namespace) -> int:
             port=settings.port,
             workers=settings.workers,
             log_level=settings.log_level.lower(),  # type: ignore[arg-type]
-            # A worker that dies (killed, out of memory) is replaced at once, and only its
-            # in-flight requests are lost. One that dies again within 5.5 s of its respawn is a
-            # crash loop: granian then exits 1, for the supervisor to see.
+            # A worker that dies (killed, out of memory) is replaced at once; what it held is
+            # lost: its in-flight requests and the connections queued on its own socket (each
+            # worker listens on one, docs/operations.md). One that dies again within 5.5 s of its
+            # respawn is a crash loop: granian then exits 1, for the supervisor to see.
             respawn_failed_workers=True,
         ).serve()
     finally:
