@@ -68,3 +68,20 @@ async def test_without_its_store_the_limiter_answers_503(make_client: ClientFact
         assert_problem(refused, 503)
         assert refused.headers["retry-after"] == "2"
         assert (await client.get("/health")).status_code == 200  # probes never ask the store
+
+
+async def test_a_budget_in_redis_says_what_is_left_and_when_it_resets(
+    make_client: ClientFactory, redis_url: str, make_account: AccountFactory
+) -> None:
+    account = await make_account()
+    async with make_client(rate_limit_per_minute=3, rate_limit_store=redis_url) as client:
+        answers = [await client.get("/me", headers=account.headers) for _ in range(3)]
+        assert [answer.headers["ratelimit-remaining"] for answer in answers] == ["2", "1", "0"]
+        assert answers[0].headers["ratelimit-policy"] == "3; w=60"
+        assert 0 < int(answers[0].headers["ratelimit-reset"]) <= 60
+        limited = assert_problem(await client.get("/me", headers=account.headers), 429)
+        assert "API key" in limited["detail"]
+        refused = await client.get("/me", headers=account.headers)
+        assert 0 < int(refused.headers["retry-after"]) <= 60
+        assert refused.headers["ratelimit-remaining"] == "0"
+        assert (await client.get("/books")).status_code == 200  # the address has a budget of its own
