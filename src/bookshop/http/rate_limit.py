@@ -37,6 +37,7 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from typing import NamedTuple, Protocol
 
+import redis.asyncio
 from litestar import Litestar
 from litestar.datastructures import MutableScopeHeaders
 from litestar.enums import ScopeType
@@ -44,6 +45,7 @@ from litestar.exceptions import ServiceUnavailableException, TooManyRequestsExce
 from litestar.middleware import ASGIMiddleware
 from litestar.middleware.rate_limit import get_remote_address
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from redis.exceptions import RedisError
 
 from bookshop.http.auth import authenticated_caller
 
@@ -111,16 +113,12 @@ class RedisCounter:
     """
 
     def __init__(self, url: str) -> None:
-        import redis.asyncio
-
         self._redis = redis.asyncio.Redis.from_url(
             url, socket_timeout=REDIS_TIMEOUT_SECONDS, socket_connect_timeout=REDIS_TIMEOUT_SECONDS
         )
         self._hit = self._redis.register_script(self.HIT)
 
     async def hit(self, bucket: str) -> Window:
-        from redis.exceptions import RedisError
-
         try:
             hits, ttl = await self._hit(keys=[REDIS_PREFIX + bucket], args=[WINDOW_SECONDS])
         except RedisError as error:
