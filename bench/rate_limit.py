@@ -248,7 +248,10 @@ def main() -> None:
     parser.add_argument("--rounds", type=positive_int, default=3, help="rounds of the three variants (3)")
     parser.add_argument("--clients", type=positive_int, default=16, help="concurrent clients (16)")
     args = parser.parse_args()
-    report = asyncio.run(run(args.seconds, args.rounds, args.clients))
+    try:
+        report = asyncio.run(run(args.seconds, args.rounds, args.clients))
+    finally:
+        embedded.stop(PGDATA)
     http_rows = [
         f"| {v.name} | {v.median.ops_per_second:,.0f} | {v.median.p50_ms:.2f} | {v.median.p95_ms:.2f} "
         f"| {v.ratio_to_off:.2f} | {v.added_p50_ms:+.2f} |"
