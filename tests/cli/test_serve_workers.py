@@ -66,7 +66,7 @@ async def test_with_two_workers_a_killed_one_costs_only_its_requests(
     database_urls: DatabaseUrls, tmp_path: Path
 ) -> None:
     with serve(database_urls, tmp_path, WORKERS="2", RATE_LIMIT_PER_MINUTE="0") as served:
-        before = await workers_of(served, 2)
+        before = served.wait_for_workers(2)
         outcomes: list[Outcome] = []
         stop = asyncio.Event()
         clients = [asyncio.create_task(keep_asking(served, outcomes, stop)) for _ in range(CLIENTS)]

@@ -7,7 +7,6 @@ import signal
 from pathlib import Path
 
 import httpx
-from prometheus_client.multiprocess import MultiProcessCollector
 
 from bookshop.db.urls import DatabaseUrls
 from tests.support.served import Served, serve
@@ -30,6 +29,7 @@ async def ask_books(served: Served, count: int) -> None:
 async def test_one_scrape_counts_the_requests_of_every_worker(database_urls: DatabaseUrls, tmp_path: Path) -> None:
     settings = {"WORKERS": "2", "RATE_LIMIT_PER_MINUTE": "0", "POOL_MIN_SIZE": "1", "POOL_MAX_SIZE": str(POOL_MAX_SIZE)}
     with serve(database_urls, tmp_path, **settings) as served:
+        served.wait_for_workers(2)
         await asyncio.gather(*(ask_books(served, REQUESTS // CLIENTS) for _ in range(CLIENTS)))
         books = {"method": "GET", "route": "/books", "status": "200"}
         scrapes = [served.metric("bookshop_http_requests_total", **books) for _ in range(4)]
@@ -41,30 +41,17 @@ async def test_one_scrape_counts_the_requests_of_every_worker(database_urls: Dat
     assert len(served_by) == 2  # the requests did reach both workers
 
 
-def pool_max_size_written_by(served: Served, pid: int) -> float:
-    """The pool size one worker wrote, read from its own file in the folder (named by its pid)."""
-    path = served.metrics_dir() / f"gauge_livesum_{pid}.db"
-    if not path.exists():
-        return 0.0
-    for metric in MultiProcessCollector.merge([str(path)]):
-        for sample in metric.samples:
-            if sample.name == "bookshop_db_pool_max_size":
-                return float(sample.value)
-    return 0.0
-
-
 async def test_a_killed_worker_s_counts_stay_and_its_pool_goes(database_urls: DatabaseUrls, tmp_path: Path) -> None:
     settings = {"WORKERS": "2", "RATE_LIMIT_PER_MINUTE": "0", "POOL_MIN_SIZE": "1", "POOL_MAX_SIZE": str(POOL_MAX_SIZE)}
     with serve(database_urls, tmp_path, **settings) as served:
+        before = served.wait_for_workers(2)
         await asyncio.gather(*(ask_books(served, REQUESTS // CLIENTS) for _ in range(CLIENTS)))
-        before = served.worker_pids()
-        assert len(before) == 2
         victim = min(before)
         os.kill(victim, signal.SIGKILL)
 
         async def new_worker_wrote_its_pool() -> bool:
             (new,) = served.worker_pids() - before or {0}
-            return bool(new) and pool_max_size_written_by(served, new) == POOL_MAX_SIZE
+            return bool(new) and served.pool_max_size_written_by(new) == POOL_MAX_SIZE
 
         await wait_until(new_worker_wrote_its_pool, "the new worker's pool gauges written")
         assert served.metric("bookshop_db_pool_max_size") == 2 * POOL_MAX_SIZE  # the two live pools, not the dead one

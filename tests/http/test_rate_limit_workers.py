@@ -44,6 +44,7 @@ async def test_two_workers_share_one_budget_per_key_and_per_address(
     account = await make_account()
     settings = {"WORKERS": "2", "RATE_LIMIT_PER_MINUTE": str(LIMIT), "RATE_LIMIT_STORE": redis_url}
     with serve(database_urls, tmp_path, **settings) as served:
+        served.wait_for_workers(2)
         assert await statuses(served, account.headers) == {200: LIMIT, 429: REQUESTS - LIMIT}
         assert await statuses(served, {}) == {200: LIMIT, 429: REQUESTS - LIMIT}  # the address's own budget
         assert workers_that_answered(served) == 2
@@ -54,6 +55,7 @@ async def test_with_the_memory_store_each_worker_has_its_own_budget(
 ) -> None:
     """The default, for one process: what RATE_LIMIT_STORE is there for."""
     with serve(database_urls, tmp_path, WORKERS="2", RATE_LIMIT_PER_MINUTE=str(LIMIT)) as served:
+        served.wait_for_workers(2)
         answered = await statuses(served, {})
         assert workers_that_answered(served) == 2
     assert LIMIT < answered[200] <= 2 * LIMIT

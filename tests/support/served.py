@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from prometheus_client.multiprocess import MultiProcessCollector
 
 from bookshop.db.urls import DatabaseUrls
 from tests.support.accounts import TEST_PEPPER
@@ -89,6 +90,29 @@ class Served:
                 if name == "PROMETHEUS_MULTIPROC_DIR":
                     return Path(value)
         raise AssertionError("no worker has PROMETHEUS_MULTIPROC_DIR")
+
+    def pool_max_size_written_by(self, pid: int) -> float:
+        """The pool size one worker wrote to its own file in the metrics folder (named by its
+        pid), 0 before it has: a worker writes it once its pool is open (http/metrics.py)."""
+        path = self.metrics_dir() / f"gauge_livesum_{pid}.db"
+        if not path.exists():
+            return 0.0
+        for metric in MultiProcessCollector.merge([str(path)]):
+            for sample in metric.samples:
+                if sample.name == "bookshop_db_pool_max_size":
+                    return float(sample.value)
+        return 0.0
+
+    def wait_for_workers(self, count: int) -> set[int]:
+        """The worker pids once `count` workers serve (each has opened its pool): /ready
+        answering tells of one worker only, and the others may still be starting."""
+        deadline = time.monotonic() + READY_SECONDS
+        while True:
+            pids = self.worker_pids()
+            if len(pids) == count and all(self.pool_max_size_written_by(pid) > 0 for pid in pids):
+                return pids
+            assert time.monotonic() < deadline, f"{count} workers not serving within {READY_SECONDS:g} s"
+            time.sleep(0.05)
 
     def connect(self) -> socket.socket:
         return socket.create_connection((self.host, self.port), timeout=10)
