@@ -2,14 +2,17 @@
 
 import asyncio
 import contextlib
+import itertools
 import os
 import signal
 import socket
 import subprocess
-from collections.abc import Mapping
+import time
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import httpx
+from measure import Metrics, metrics
 from recording import PROJECT_ROOT, display
 
 from bookshop.db.urls import DatabaseUrls
@@ -25,10 +28,16 @@ def free_port() -> int:
 
 
 def start_server(
-    urls: DatabaseUrls, port: int, *, env: dict[str, str], log: Path, settings: Mapping[str, str] | None = None
+    urls: DatabaseUrls,
+    port: int,
+    *,
+    env: dict[str, str],
+    log: Path,
+    settings: Mapping[str, str] | None = None,
+    workers: int = 1,
 ) -> subprocess.Popen[bytes]:
     """`bookshop serve` on loopback against the benchmark's data, in its own process group,
-    its output in `log`: no rate limit and no access lines, unless `settings` says otherwise."""
+    its output in `log`: one worker, no rate limit and no access lines, unless told otherwise."""
     env = {**env}
     env.update(
         DATABASE_URL=urls.app,
@@ -40,7 +49,7 @@ def start_server(
     output = log.open("wb")
     try:
         return subprocess.Popen(
-            ["uv", "run", "bookshop", "serve", "--port", str(port), "--workers", "1"],
+            ["uv", "run", "bookshop", "serve", "--port", str(port), "--workers", str(workers)],
             cwd=PROJECT_ROOT,
             env=env,
             stdout=output,
@@ -79,3 +88,41 @@ async def wait_ready(client: httpx.AsyncClient, server: subprocess.Popen[bytes],
         raise RuntimeError(
             f"bookshop serve was not ready within {READY_TIMEOUT_SECONDS:g} s; see {display(log)}"
         ) from None
+
+
+async def drive(
+    port: int,
+    server: subprocess.Popen[bytes],
+    *,
+    log: Path,
+    paths: Sequence[str],
+    clients: int,
+    seconds: float,
+    warmup_seconds: float,
+    headers: Mapping[str, str] | None = None,
+) -> Metrics:
+    """Once the server is ready: `clients` kept-alive clients, one request at a time each, GET
+    the paths in turn for the warm-up and then `seconds`, timed; every answer must be a 200."""
+    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+    async with httpx.AsyncClient(
+        base_url=f"http://127.0.0.1:{port}", limits=limits, timeout=30, headers=dict(headers or {})
+    ) as client:
+        await wait_ready(client, server, log=log)
+        start = time.perf_counter() + warmup_seconds
+        end = start + seconds
+        latencies: list[float] = []
+        turns = itertools.cycle(paths)
+
+        async def one_client() -> None:
+            while (began := time.perf_counter()) < end:
+                path = next(turns)
+                response = await client.get(path)
+                if response.status_code != 200:
+                    raise RuntimeError(f"GET {path} answered {response.status_code}: {response.text[:200]}")
+                if began >= start:
+                    latencies.append(time.perf_counter() - began)
+
+        async with asyncio.TaskGroup() as group:
+            for _ in range(clients):
+                group.create_task(one_client())
+    return metrics(latencies, seconds)

@@ -38,6 +38,7 @@ def test_observability_settings() -> None:
         ({"STATEMENT_TIMEOUT_MS": "-1"}, "STATEMENT_TIMEOUT_MS"),
         ({"LOG_LEVEL": "LOUD"}, "LOG_LEVEL"),
         ({"LOG_FORMAT": "xml"}, "LOG_FORMAT"),
+        ({"RATE_LIMIT_STORE": "memcached://127.0.0.1"}, "RATE_LIMIT_STORE"),
         ({"SLOW_QUERY_MS": "-1"}, "SLOW_QUERY_MS"),
         ({"METRICS_ENABLED": "maybe"}, "METRICS_ENABLED"),
         ({"API_KEY_PEPPER": "short"}, "API_KEY_PEPPER"),

@@ -1,5 +1,6 @@
 """The Litestar application: routes, dependencies, error mapping, and the pool's lifespan."""
 
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -29,7 +30,8 @@ from bookshop.http.metrics import Metrics, MetricsController
 from bookshop.http.observe import RequestObserver
 from bookshop.http.openapi import ExactJsonRenderPlugin
 from bookshop.http.options import AllowEveryMethod
-from bookshop.http.security import DOCS_PATH, cors_config, rate_limit_config, security_headers
+from bookshop.http.rate_limit import rate_limit
+from bookshop.http.security import DOCS_PATH, cors_config, security_headers
 from bookshop.jobs.routes import AdminJobController
 from bookshop.ops.diagnostics import migration_files
 from bookshop.ops.routes import AdminDiagnosticsController, AdminEventController
@@ -45,6 +47,11 @@ def create_app(settings: Settings | None = None) -> Litestar:
     dsn = resolve_database_urls(settings).app
     metrics = Metrics() if settings.metrics_enabled else None
     allow = AllowEveryMethod()
+    limit = rate_limit(
+        settings.rate_limit_per_minute,
+        store=settings.rate_limit_store,
+        retry_after_seconds=settings.retry_after_seconds,
+    )
 
     @asynccontextmanager
     async def pool_lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -57,11 +64,15 @@ def create_app(settings: Settings | None = None) -> Litestar:
         limits = await needed_limits(pool, settings)
         try:
             # Public reads on the replica when one is set (db/replica.py); key use written off
-            # the request's path (accounts/key_use.py).
+            # the request's path (accounts/key_use.py); with several workers, each writes its
+            # pool gauges for the shared metrics (http/metrics.py).
             async with open_replica(settings, primary=pool, observer=observer) as replica:
                 database = Database(pool, acquire_timeout=settings.pool_acquire_timeout, replica=replica, limits=limits)
                 app.state.database = database
-                async with recording_key_use(database) as key_use:
+                async with (
+                    recording_key_use(database) as key_use,
+                    metrics.worker(database) if metrics else contextlib.nullcontext(),
+                ):
                     app.state.key_use = key_use
                     yield
         finally:
@@ -98,7 +109,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         },
         guards=[require_key_header],
         exception_handlers=EXCEPTION_HANDLERS,
-        lifespan=[pool_lifespan],
+        lifespan=[pool_lifespan, *([limit.lifespan] if limit else [])],
         on_startup=[allow.on_startup],
         before_request=allow.before_request,
         state=State({"settings": settings, "metrics": metrics}),
@@ -110,7 +121,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             components=Components(security_schemes={"ApiKey": SecurityScheme(type="http", scheme="bearer")}),
         ),
         before_send=[security_headers],
-        middleware=[limit.middleware] if (limit := rate_limit_config(settings.rate_limit_per_minute)) else [],
+        middleware=[limit.middleware] if limit else [],
         cors_config=cors_config(settings.cors_allow_origins),
         logging_config=logging_config(level=settings.log_level, log_format=settings.log_format),
         request_max_body_size=settings.max_body_bytes,

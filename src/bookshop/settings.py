@@ -17,6 +17,7 @@ DEVELOPMENT_PEPPER = "bookshop-development-pepper-do-not-use-in-production"
 # postgresql+psycopg:// is yoyo's name for the same server; accepted so one DATABASE_URL serves
 # the service and the plain yoyo CLI alike.
 DATABASE_URL_SCHEMES = ("postgresql", "postgres", "postgresql+psycopg")
+RATE_LIMIT_REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
 
 
 class SettingsError(Exception):
@@ -52,6 +53,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, rename="upper"):
     body_timeout_seconds: Annotated[float, msgspec.Meta(gt=0)] = 30.0  # for a request's whole body
     retry_after_seconds: Annotated[int, msgspec.Meta(ge=1)] = 2
     rate_limit_per_minute: Annotated[int, msgspec.Meta(ge=0)] = 600
+    # Where the rate limit counts: "memory" (each process its own budgets) or a redis:// URL
+    # that every worker and host shares (http/rate_limit.py).
+    rate_limit_store: str = "memory"
     cors_allow_origins: str = ""
     # How far ahead a booking may start (sql/bookings/bookings.sql create_booking decides it).
     booking_horizon_days: Annotated[int, msgspec.Meta(ge=1, le=36_500)] = 365
@@ -71,6 +75,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, rename="upper"):
         for name, url in urls:
             if url is not None and urlsplit(url).scheme not in DATABASE_URL_SCHEMES:
                 raise ValueError(f"{name} must start with one of {', '.join(s + '://' for s in DATABASE_URL_SCHEMES)}")
+        if self.rate_limit_store != "memory" and not self.rate_limit_store.startswith(RATE_LIMIT_REDIS_SCHEMES):
+            raise ValueError(
+                f"RATE_LIMIT_STORE must be memory or a URL starting with {', '.join(RATE_LIMIT_REDIS_SCHEMES)}"
+            )
         if self.pool_min_size > self.pool_max_size:
             raise ValueError("POOL_MIN_SIZE must not exceed POOL_MAX_SIZE")
 

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from prometheus_client.multiprocess import MultiProcessCollector
 
 from bookshop.db.urls import DatabaseUrls
 from tests.support.accounts import TEST_PEPPER
@@ -32,7 +33,8 @@ def free_port() -> int:
 class Served:
     """A running `bookshop serve`: its address, and the JSON lines it logged so far."""
 
-    def __init__(self, port: int, log: Path) -> None:
+    def __init__(self, port: int, log: Path, pid: int) -> None:
+        self.pid = pid  # the main process: granian's, which runs the workers
         self.host = "127.0.0.1"
         self.port = port
         self.base = f"http://{self.host}:{port}"
@@ -64,6 +66,53 @@ class Served:
             if metric == name and ",".join(sorted(rest.rstrip("}").split(","))) == wanted:
                 return float(value)
         return 0.0
+
+    def worker_pids(self) -> set[int]:
+        """granian's worker processes: the main process's children started by multiprocessing's
+        spawn (its resource tracker, also a child, is not a worker)."""
+        pids = set()
+        for children in Path(f"/proc/{self.pid}/task").glob("*/children"):
+            for child in children.read_text().split():
+                try:
+                    command = Path(f"/proc/{child}/cmdline").read_bytes()
+                except FileNotFoundError:  # gone since the list was read
+                    continue
+                if b"spawn_main" in command:
+                    pids.add(int(child))
+        return pids
+
+    def metrics_dir(self) -> Path:
+        """The folder the workers write their metrics to (serve hands it to them in their
+        environment)."""
+        for pid in self.worker_pids():
+            for entry in Path(f"/proc/{pid}/environ").read_bytes().split(b"\0"):
+                name, _, value = entry.decode().partition("=")
+                if name == "PROMETHEUS_MULTIPROC_DIR":
+                    return Path(value)
+        raise AssertionError("no worker has PROMETHEUS_MULTIPROC_DIR")
+
+    def pool_max_size_written_by(self, pid: int) -> float:
+        """The pool size one worker wrote to its own file in the metrics folder (named by its
+        pid), 0 before it has: a worker writes it once its pool is open (http/metrics.py)."""
+        path = self.metrics_dir() / f"gauge_livesum_{pid}.db"
+        if not path.exists():
+            return 0.0
+        for metric in MultiProcessCollector.merge([str(path)]):
+            for sample in metric.samples:
+                if sample.name == "bookshop_db_pool_max_size":
+                    return float(sample.value)
+        return 0.0
+
+    def wait_for_workers(self, count: int) -> set[int]:
+        """The worker pids once `count` workers serve (each has opened its pool): /ready
+        answering tells of one worker only, and the others may still be starting."""
+        deadline = time.monotonic() + READY_SECONDS
+        while True:
+            pids = self.worker_pids()
+            if len(pids) == count and all(self.pool_max_size_written_by(pid) > 0 for pid in pids):
+                return pids
+            assert time.monotonic() < deadline, f"{count} workers not serving within {READY_SECONDS:g} s"
+            time.sleep(0.05)
 
     def connect(self) -> socket.socket:
         return socket.create_connection((self.host, self.port), timeout=10)
@@ -123,7 +172,7 @@ def serve(database_urls: DatabaseUrls, cwd: Path, **settings: str) -> Iterator[S
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-    served = Served(port, log)
+    served = Served(port, log, server.pid)
     try:
         deadline = time.monotonic() + READY_SECONDS
         while True:

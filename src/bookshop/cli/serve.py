@@ -1,7 +1,10 @@
 """`bookshop serve`: the HTTP API under granian; on the embedded server, migrated and seeded first."""
 
 import argparse
+import multiprocessing
 import os
+import shutil
+import tempfile
 from pathlib import Path
 
 import msgspec
@@ -12,6 +15,7 @@ from bookshop.catalog import seed as catalog_seed
 from bookshop.cli.common import Commands, console, run_with_connection
 from bookshop.db import migrations
 from bookshop.db.configured import resolve_database_urls
+from bookshop.http.metrics import MULTIPROCESS_DIR
 from bookshop.settings import Settings
 
 DEMO_CATALOG = catalog_seed.plan(books=400, users=20)
@@ -69,13 +73,30 @@ def serve(settings: Settings, args: argparse.Namespace) -> int:
     # application role and never migrate, so the owner's URL is not handed to them.
     os.environ["DATABASE_URL"] = urls.app
     os.environ["LOG_LEVEL"] = settings.log_level
-    Granian(
-        "bookshop.app:create_app",
-        factory=True,
-        interface=Interfaces.ASGI,
-        address=settings.host,
-        port=settings.port,
-        workers=settings.workers,
-        log_level=settings.log_level.lower(),  # type: ignore[arg-type]
-    ).serve()
+    # The workers' metrics go to files in one folder, and a scrape sums them (http/metrics.py).
+    # Fresh each start, as prometheus_client requires; a worker reads it at import, so workers
+    # are spawned (a new interpreter each), not forked from this process, which has long
+    # imported prometheus_client and holds the migration's and the seed's leftovers.
+    metrics_dir = tempfile.mkdtemp(prefix="bookshop-metrics-") if settings.metrics_enabled else None
+    if metrics_dir:
+        os.environ[MULTIPROCESS_DIR] = metrics_dir
+    multiprocessing.set_start_method("spawn", force=True)
+    try:
+        Granian(
+            "bookshop.app:create_app",
+            factory=True,
+            interface=Interfaces.ASGI,
+            address=settings.host,
+            port=settings.port,
+            workers=settings.workers,
+            log_level=settings.log_level.lower(),  # type: ignore[arg-type]
+            # A worker that dies (killed, out of memory) is replaced at once; what it held is
+            # lost: its in-flight requests and the connections queued on its own socket (each
+            # worker listens on one, docs/operations.md). One that dies again within 5.5 s of its
+            # respawn is a crash loop: granian then exits 1, for the supervisor to see.
+            respawn_failed_workers=True,
+        ).serve()
+    finally:
+        if metrics_dir:
+            shutil.rmtree(metrics_dir, ignore_errors=True)
     return 0
