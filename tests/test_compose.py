@@ -220,19 +220,49 @@ def compose_command() -> list[str]:
     return [program("docker-compose")]
 
 
-def test_compose_config_accepts_the_file(tmp_path: Path) -> None:
-    command = [*compose_command(), "--file", str(ROOT / "docker-compose.yml"), "config"]
-    env = {**os.environ, "API_KEY_PEPPER": "a-pepper-of-16-characters"}
+def compose_config(tmp_path: Path, *files: str, pepper: str | None = "a-pepper-of-16-characters") -> Any:
+    """compose's own `config` of these files: the resolved file, or the failed process."""
+    command = [*compose_command(), *(f"--file={ROOT / name}" for name in files), "config"]
+    env = {**os.environ, **({"API_KEY_PEPPER": pepper} if pepper else {})}
     env.pop("DOCKER_HOST", None)
-    accepted = subprocess.run(command, env=env, cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    if pepper is None:
+        env.pop("API_KEY_PEPPER", None)
+    return subprocess.run(command, env=env, cwd=tmp_path, capture_output=True, text=True, timeout=60)
+
+
+def test_compose_config_accepts_the_file(tmp_path: Path) -> None:
+    accepted = compose_config(tmp_path, "docker-compose.yml")
     assert accepted.returncode == 0, accepted.stderr
     resolved = yaml.safe_load(accepted.stdout)
-    assert set(resolved["services"]) == {"db", "bootstrap", "migrate", "api", "worker"}
+    assert set(resolved["services"]) == {"db", "bootstrap", "migrate", "api", "worker", "redis"}
     assert resolved["services"]["api"]["environment"]["API_KEY_PEPPER"] == "a-pepper-of-16-characters"
-    env.pop("API_KEY_PEPPER")
-    refused = subprocess.run(command, env=env, cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    refused = compose_config(tmp_path, "docker-compose.yml", pepper=None)
     assert refused.returncode != 0
     assert "API_KEY_PEPPER" in refused.stderr
+
+
+def test_the_api_containers_share_one_rate_limit_in_redis() -> None:
+    """With replicas, the default memory store would give each container a budget of its own."""
+    store = urlsplit(environment(SERVICES["api"])["RATE_LIMIT_STORE"])
+    assert (store.scheme, store.hostname) == ("redis", "redis")
+    assert depends_on(SERVICES["api"]).get("redis") == "service_healthy"
+    assert Settings.from_env({"RATE_LIMIT_STORE": store.geturl()}).rate_limit_store == store.geturl()
+
+
+def test_the_pooler_file_puts_the_api_behind_pgbouncer_in_transaction_mode(tmp_path: Path) -> None:
+    merged = compose_config(tmp_path, "docker-compose.yml", "docker-compose.pooler.yml")
+    assert merged.returncode == 0, merged.stderr
+    services = yaml.safe_load(merged.stdout)["services"]
+    assert services["pgbouncer"]["environment"]["POOL_MODE"] == "transaction"
+    api = services["api"]["environment"]
+    settings = Settings.from_env(api)
+    assert settings.database_pooler == "transaction"
+    pooled = urlsplit(settings.database_url or "")
+    assert (pooled.hostname, pooled.username) == ("pgbouncer", APP_ROLE)
+    # The worker LISTENs, which a transaction pooler cannot carry: it stays on the database.
+    worker = services["worker"]["environment"]
+    assert urlsplit(worker["DATABASE_URL"]).hostname == DB_SERVICE
+    assert "DATABASE_POOLER" not in worker
 
 
 def test_the_image_is_built_in_stages_from_a_pinned_base() -> None:
