@@ -108,7 +108,8 @@ ORDER BY b.published_at DESC, b.id DESC
 LIMIT :limit;
 
 -- name: update_book(id, slug, isbn, title, subtitle, description, author_id, price, stock, is_published, published_at, metadata)^
--- Partial update of a live book: a NULL parameter keeps the column as it is.
+-- Partial update of a live book: a NULL parameter keeps the column as it is. A book published
+-- by this change without a date of its own is published now, as on create (books_published_has_date).
 UPDATE books
 SET slug         = coalesce(:slug, slug),
     isbn         = coalesce(:isbn, isbn),
@@ -119,7 +120,11 @@ SET slug         = coalesce(:slug, slug),
     price        = coalesce(:price::numeric, price),
     stock        = coalesce(:stock::int, stock),
     is_published = coalesce(:is_published::boolean, is_published),
-    published_at = coalesce(:published_at::timestamptz, published_at),
+    published_at = coalesce(
+        :published_at::timestamptz,
+        published_at,
+        CASE WHEN coalesce(:is_published::boolean, is_published) THEN now() END
+    ),
     metadata     = coalesce(:metadata::jsonb, metadata)
 WHERE id = :id AND deleted_at IS NULL
 RETURNING id;

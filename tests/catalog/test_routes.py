@@ -351,3 +351,15 @@ async def test_concurrent_first_reviews_by_one_user_leave_one_review(
     )
     assert sorted(r.status_code for r in responses) == [200] * 9 + [201]
     assert await conn.fetchval("SELECT count(*) FROM reviews WHERE book_id = $1", uuid.UUID(book["id"])) == 1
+
+
+async def test_publishing_a_draft_without_a_date_publishes_it_now(client: Client, staff: Account) -> None:
+    """As on create: a PATCH to is_published true of a book with no published_at gives it one (it
+    was a 422 whose detail showed the whole row)."""
+    draft = await add_book(
+        client, staff, await add_author(client, staff), "draft", is_published=False, published_at=None
+    )
+    published = await client.patch(f"/books/{draft['id']}", json={"is_published": True}, headers=staff.headers)
+    assert published.status_code == 200, published.text
+    assert published.json()["published_at"] is not None
+    assert (await client.get("/books/draft")).status_code == 200

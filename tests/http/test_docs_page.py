@@ -53,4 +53,4 @@ def test_the_docs_page_lists_the_operations_offline(database_urls: DatabaseUrls,
     operations = set(re.findall(r'class="opblock opblock-(\w+)[^"]*" id="operations-[^"]+"', dom))
     assert {"get", "post", "put", "delete"} <= operations, dom[:2000]
     paths = set(re.findall(r'data-path="([^"]+)"', dom))
-    assert {"/books", "/books/{id_or_slug}", "/users", "/ready"} <= paths, sorted(paths)
+    assert {"/books", "/books/{book}", "/users", "/ready"} <= paths, sorted(paths)

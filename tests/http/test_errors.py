@@ -113,6 +113,7 @@ async def test_database_errors_map_to_their_status(failing_client: Client, case:
         assert response.headers["retry-after"] == "2"
     if kind in ("unique-violation", "foreign-key-violation", "check-violation", "exclusion-violation"):
         assert body["constraint"]
+    assert "Failing row" not in response.text  # a check's DETAIL shows the whole row
 
 
 async def test_an_unexpected_error_is_a_bare_500(failing_client: Client) -> None:

@@ -174,9 +174,13 @@ def handle_postgres_error(request: Request[Any, Any, Any], exc: asyncpg.Postgres
         logger.error("database error %s on %s %s", sqlstate, request.method, request.url.path, exc_info=exc)
         return problem_response(500, kind)
     # Integrity and data errors describe the client's own input (PostgreSQL's DETAIL line,
-    # e.g. "Key (lower(email))=(a@b.example) already exists."), never SQL text.
+    # e.g. "Key (lower(email))=(a@b.example) already exists."), never SQL text. A check's DETAIL
+    # shows the whole row ("Failing row contains (...)"), columns the client never sent included:
+    # the constraint's name says enough.
     constraint = getattr(exc, "constraint_name", None)
     detail = getattr(exc, "detail", None) or str(exc)
+    if detail.startswith("Failing row contains"):
+        detail = f"The change breaks the rule {constraint}." if constraint else "The change breaks a rule of the table."
     return problem_response(status, kind, detail=detail, constraint=constraint)
 
 

@@ -13,7 +13,9 @@ from bookshop.jobs import service
 from bookshop.jobs.schemas import Job, JobStatus
 
 JOBS = Keyset("jobs", key=lambda job: job.id, key_type=int)
-JobId = Annotated[int, PathParameter(ge=1, le=2**63 - 1, description="The job's id (a bigint).")]
+# At most 2**53 - 1: a JSON number is a double to many clients (and to JSON Schema validators),
+# past which ids stop being exact; a queue will not reach it.
+JobId = Annotated[int, PathParameter(ge=1, le=2**53 - 1, description="The job's id.")]
 
 
 class AdminJobController(Controller):
