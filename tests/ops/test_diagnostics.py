@@ -140,8 +140,14 @@ async def test_slowest_statements_are_normalized_and_carry_no_values(
     assert sleeping[0].user_name == "bookshop_owner"
     assert sleeping[0].query == "SELECT pg_sleep($1), $2::text"
     assert not any("a-secret-value" in statement.query for statement in statements.statements)
-    by_mean = (await diagnostics.slowest_statements(app_conn, order_by="mean", limit=1)).statements
-    assert by_mean[0].mean_ms == max(statement.mean_ms for statement in statements.statements)
+    # Each report is itself a statement pg_stat_statements counts (slow on a loaded machine), so
+    # the orders are checked within one report, not across two.
+    assert [s.total_ms for s in statements.statements] == sorted(
+        (s.total_ms for s in statements.statements), reverse=True
+    )
+    by_mean = (await diagnostics.slowest_statements(app_conn, order_by="mean", limit=100)).statements
+    means = [statement.mean_ms for statement in by_mean]
+    assert means == sorted(means, reverse=True)
 
 
 async def test_sessions_idle_in_a_transaction_or_running_long_are_reported(
