@@ -38,6 +38,7 @@ import sys
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 PEER_DIR = Path(__file__).resolve().parent
@@ -358,41 +359,49 @@ LABELS = {
 }
 
 
-def chart(report: Report) -> str:
-    """A hand-written SVG: per endpoint, both servers' requests/s on that endpoint's own scale."""
-    width, left, bar_width, row_height = 760, 250, 380, 74
-    height = 70 + row_height * len(report.endpoints) + 40
+def chart(report: dict[str, Any]) -> str:
+    """A hand-written SVG of a run (as peer.json holds it): per endpoint, both servers'
+    requests/s on that endpoint's own scale."""
+    width, left, bar_width, row_height = 900, 280, 330, 74
+    endpoints = report["endpoints"]
+    loads = [run["load_before"][0] for run in report["runs"]]
+    height = 70 + row_height * len(endpoints) + 40
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" font-family="sans-serif"'
         f' font-size="13">',
         f'<rect width="{width}" height="{height}" fill="white"/>',
         f'<text x="20" y="28" font-size="16" font-weight="bold">bookshop vs the ORM stack: requests/s,'
-        f" {report.connections} connections</text>",
-        f'<text x="20" y="48" fill="#555">{report.books:,} books, {report.machine["nproc"]} cores shared, load'
-        f" average {report.load_average_start[0]:.2f} at the start; median of {report.rounds} interleaved rounds"
-        f" of {report.seconds:g} s</text>",
+        f" {report['connections']} connections</text>",
+        f'<text x="20" y="48" fill="#555">{report["books"]:,} books, {report["machine"]["nproc"]} cores shared,'
+        f" one-minute load average {min(loads):.1f} to {max(loads):.1f} over the rounds; median of"
+        f" {report['rounds']} interleaved rounds of {report['seconds']:g} s</text>",
     ]
-    for index, endpoint in enumerate(report.endpoints):
+    for index, endpoint in enumerate(endpoints):
         top = 70 + index * row_height
-        scale = bar_width / max(endpoint.bookshop.requests_per_second, endpoint.peer.requests_per_second)
-        parts.append(f'<text x="20" y="{top + 22}" font-weight="bold">{LABELS[endpoint.endpoint]}</text>')
-        parts.append(f'<text x="20" y="{top + 42}" fill="#555">bookshop/peer {endpoint.ratio:.2f}x</text>')
-        for offset, (name, figures, colour) in enumerate(
-            (("bookshop", endpoint.bookshop, "#2b6cb0"), ("peer", endpoint.peer, "#dd6b20"))
-        ):
+        scale = bar_width / max(endpoint["bookshop"]["requests_per_second"], endpoint["peer"]["requests_per_second"])
+        parts.append(f'<text x="20" y="{top + 22}" font-weight="bold">{LABELS[endpoint["endpoint"]]}</text>')
+        parts.append(f'<text x="20" y="{top + 42}" fill="#555">bookshop/peer {endpoint["ratio"]:.2f}x</text>')
+        for offset, (name, colour) in enumerate((("bookshop", "#2b6cb0"), ("peer", "#dd6b20"))):
+            figures = endpoint[name]
             y = top + 8 + offset * 26
-            length = max(1.0, figures.requests_per_second * scale)
+            length = max(1.0, figures["requests_per_second"] * scale)
             parts.append(f'<rect x="{left}" y="{y}" width="{length:.1f}" height="20" fill="{colour}"/>')
             parts.append(
-                f'<text x="{left + length + 6:.1f}" y="{y + 15}">{name} {figures.requests_per_second:,.1f}'
-                f" (p99 {figures.p99_ms:,.1f} ms)</text>"
+                f'<text x="{left + length + 6:.1f}" y="{y + 15}">{name} {figures["requests_per_second"]:,.1f}'
+                f" (p99 {figures['p99_ms']:,.1f} ms)</text>"
             )
     parts.append(
         f'<text x="20" y="{height - 14}" fill="#555">Each row has its own scale. bench/peer/compare.py,'
-        f" {report.date}</text>"
+        f" {report['date']}</text>"
     )
     parts.append("</svg>")
     return "\n".join(parts) + "\n"
+
+
+def draw(report: dict[str, Any]) -> None:
+    svg = results_dir() / "peer.svg"
+    svg.write_text(chart(report))
+    print(f"chart: {display(svg)}")
 
 
 def table(report: Report) -> str:
@@ -436,6 +445,7 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     parser.add_argument("--rounds", type=positive_int, default=3, help="rounds per endpoint and server (3)")
     parser.add_argument("--connections", type=positive_int, default=16, help="wrk connections (16)")
     parser.add_argument("--timeout", type=positive_float, default=30.0, help="wrk's request timeout, s (30)")
+    parser.add_argument("--chart-only", action="store_true", help="redraw peer.svg from peer.json, measure nothing")
     return parser.parse_args(argv)
 
 
@@ -469,6 +479,9 @@ async def check_and_wait(
 
 def main(argv: Sequence[str]) -> None:
     args = parse_args(argv)
+    if args.chart_only:
+        draw(json.loads((results_dir() / "peer.json").read_text()))
+        return
     wrk = wrk_program()
     WORK_DIR.mkdir(parents=True, exist_ok=True)
     servers: dict[str, subprocess.Popen[bytes]] = {}
@@ -546,9 +559,7 @@ def main(argv: Sequence[str]) -> None:
         print(table(report))
         raise SystemExit(f"rejected: some answers were errors (see {display(REJECTED_FILE)}); nothing recorded")
     publish(report.benchmark, report, table=table(report), section=readme_section(report))
-    svg = results_dir() / "peer.svg"
-    svg.write_text(chart(report))
-    print(f"chart: {display(svg)}")
+    draw(asdict(report))
 
 
 if __name__ == "__main__":
