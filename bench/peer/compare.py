@@ -14,7 +14,10 @@ its cursors with its own secret.
 
 Then wrk (Debian's package, apt-installed when missing) drives each endpoint with --connections
 (16) connections, in interleaved rounds (bookshop, peer, bookshop, peer…), each a warm-up then
---seconds measured; the detail endpoint cycles through the sampled slugs. A round with any
+--seconds measured (--listing-seconds for the numbered listing, whose requests take seconds:
+wrk counts only the requests that completed, so the ones still in flight when a round ends, up to
+one per connection, weigh less in a longer round); the detail endpoint cycles through the
+sampled slugs. A round with any
 non-2xx answer or socket error rejects the run: nothing is recorded in bench/results/ (the
 figures go to bench/.data/peer-rejected.json) and the script exits with status 1.
 
@@ -24,7 +27,8 @@ the measured window ÷ requests), the load average around every round, and the m
 bench/results/peer.json, a chart bench/results/peer.svg and a section of bench/results/README.md.
 
 Run from the project root:
-    uv run python bench/peer/compare.py [--books N] [--seconds S] [--rounds R] [--connections C]
+    uv run python bench/peer/compare.py [--books N] [--seconds S] [--listing-seconds S] [--rounds R]
+        [--connections C]
 """
 
 import argparse
@@ -83,9 +87,10 @@ done = function(summary, latency, requests)
   local e = summary.errors
   io.write(string.format(
     'WRK-JSON {"requests": %%d, "duration_us": %%d, "connect": %%d, "read": %%d, "write": %%d, "status": %%d,'
-    .. ' "timeout": %%d, "p50_us": %%d, "p90_us": %%d, "p99_us": %%d, "max_us": %%d}\\n',
+    .. ' "timeout": %%d, "p50_us": %%d, "p90_us": %%d, "p99_us": %%d, "max_us": %%d,'
+    .. ' "mean_us": %%.1f}\\n',
     summary.requests, summary.duration, e.connect, e.read, e.write, e.status, e.timeout,
-    latency:percentile(50), latency:percentile(90), latency:percentile(99), latency.max))
+    latency:percentile(50), latency:percentile(90), latency:percentile(99), latency.max, latency.mean))
 end
 """
 
@@ -211,7 +216,7 @@ def wrk_program() -> str:
 
 def wrk_version(wrk: str) -> str:
     shown = subprocess.run([wrk, "-v"], capture_output=True, text=True, check=False)
-    return (shown.stdout + shown.stderr).strip().splitlines()[0]
+    return (shown.stdout + shown.stderr).strip().splitlines()[0].partition(" [")[0]  # "wrk debian/4.1.0-3"
 
 
 def wrk_script(name: str, paths: Sequence[str]) -> Path:
@@ -228,25 +233,29 @@ class Round:
     round: int
     seconds: float
     requests: int
-    requests_per_second: float
+    requests_per_second: float  # completed requests ÷ the round's duration
+    # Little's law: connections ÷ mean latency; what the requests in flight at the round's end
+    # (not counted by wrk) do not lower.
+    requests_per_second_by_latency: float
     p50_ms: float
     p90_ms: float
     p99_ms: float
     max_ms: float
+    mean_ms: float
     errors: dict[str, int]  # wrk's: connect, read, write, timeout, and status (answers >= 400)
     cpu_ms_per_request: float  # the server's process group, user + sys
     load_before: list[float]  # /proc/loadavg: 1, 5 and 15 minutes
     load_after: list[float]
 
 
-def run_wrk(wrk: str, port: int, script: Path, *, connections: int, seconds: float, timeout: float) -> dict[str, int]:
+def run_wrk(wrk: str, port: int, script: Path, *, connections: int, seconds: float, timeout: float) -> dict[str, float]:
     threads = min(2, connections)
     arguments = [wrk, f"-t{threads}", f"-c{connections}", f"-d{seconds:g}s", f"--timeout={timeout:g}s"]
     arguments += ["-s", str(script), f"http://127.0.0.1:{port}"]
     output = subprocess.run(arguments, capture_output=True, text=True, check=True).stdout
     for line in output.splitlines():
         if line.startswith("WRK-JSON "):
-            figures: dict[str, int] = json.loads(line.removeprefix("WRK-JSON "))
+            figures: dict[str, float] = json.loads(line.removeprefix("WRK-JSON "))
             return figures
     raise RuntimeError(f"wrk printed no summary:\n{output}")
 
@@ -263,25 +272,30 @@ def measure_round(
     endpoint: str,
     script: Path,
     round_number: int,
+    round_seconds: float,
     args: argparse.Namespace,
 ) -> Round:
     load_before = load_average()
     cpu_before = group_cpu_seconds(group)
-    figures = run_wrk(wrk, port, script, connections=args.connections, seconds=args.seconds, timeout=args.timeout)
+    figures = run_wrk(wrk, port, script, connections=args.connections, seconds=round_seconds, timeout=args.timeout)
     cpu = group_cpu_seconds(group) - cpu_before
     seconds = figures["duration_us"] / 1e6
-    errors = {key: figures[key] for key in ("connect", "read", "write", "timeout", "status")}
+    if not figures["requests"]:
+        raise SystemExit(f"no {endpoint} request to {server} completed in {seconds:.1f} s: run longer rounds")
+    errors = {key: int(figures[key]) for key in ("connect", "read", "write", "timeout", "status")}
     result = Round(
         server=server,
         endpoint=endpoint,
         round=round_number,
         seconds=seconds,
-        requests=figures["requests"],
+        requests=int(figures["requests"]),
         requests_per_second=figures["requests"] / seconds,
+        requests_per_second_by_latency=args.connections / (figures["mean_us"] / 1e6),
         p50_ms=figures["p50_us"] / 1000,
         p90_ms=figures["p90_us"] / 1000,
         p99_ms=figures["p99_us"] / 1000,
         max_ms=figures["max_us"] / 1000,
+        mean_ms=figures["mean_us"] / 1000,
         errors=errors,
         cpu_ms_per_request=cpu * 1000 / max(figures["requests"], 1),
         load_before=load_before,
@@ -302,6 +316,7 @@ def measure_round(
 @dataclass(frozen=True)
 class Median:
     requests_per_second: float
+    requests_per_second_by_latency: float
     p50_ms: float
     p90_ms: float
     p99_ms: float
@@ -330,6 +345,7 @@ class Report:
     data_reused: bool
     connections: int
     seconds: float
+    listing_seconds: float
     rounds: int
     warmup_seconds: float
     checks: list[Check]
@@ -344,6 +360,7 @@ class Report:
 def median(runs: Sequence[Round]) -> Median:
     return Median(
         requests_per_second=statistics.median(run.requests_per_second for run in runs),
+        requests_per_second_by_latency=statistics.median(run.requests_per_second_by_latency for run in runs),
         p50_ms=statistics.median(run.p50_ms for run in runs),
         p90_ms=statistics.median(run.p90_ms for run in runs),
         p99_ms=statistics.median(run.p99_ms for run in runs),
@@ -374,7 +391,8 @@ def chart(report: dict[str, Any]) -> str:
         f" {report['connections']} connections</text>",
         f'<text x="20" y="48" fill="#555">{report["books"]:,} books, {report["machine"]["nproc"]} cores shared,'
         f" one-minute load average {min(loads):.1f} to {max(loads):.1f} over the rounds; median of"
-        f" {report['rounds']} interleaved rounds of {report['seconds']:g} s</text>",
+        f" {report['rounds']} interleaved rounds of {report['seconds']:g} s"
+        f" ({report['listing_seconds']:g} s for the listing)</text>",
     ]
     for index, endpoint in enumerate(endpoints):
         top = 70 + index * row_height
@@ -407,15 +425,16 @@ def draw(report: dict[str, Any]) -> None:
 def table(report: Report) -> str:
     lines = [
         "| endpoint | bookshop req/s | peer req/s | ratio | bookshop p50 / p99 ms | peer p50 / p99 ms"
-        " | CPU ms/request bookshop / peer |",
-        "|---|---:|---:|---:|---:|---:|---:|",
+        " | CPU ms/request bookshop / peer | req/s by latency (connections ÷ mean) bookshop / peer |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for e in report.endpoints:
         lines.append(
             f"| {LABELS[e.endpoint]} | {e.bookshop.requests_per_second:,.1f} | {e.peer.requests_per_second:,.1f}"
             f" | {e.ratio:.2f}x | {e.bookshop.p50_ms:,.2f} / {e.bookshop.p99_ms:,.2f}"
             f" | {e.peer.p50_ms:,.2f} / {e.peer.p99_ms:,.2f}"
-            f" | {e.bookshop.cpu_ms_per_request:.2f} / {e.peer.cpu_ms_per_request:.2f} |"
+            f" | {e.bookshop.cpu_ms_per_request:.2f} / {e.peer.cpu_ms_per_request:.2f}"
+            f" | {e.bookshop.requests_per_second_by_latency:,.1f} / {e.peer.requests_per_second_by_latency:,.1f} |"
         )
     return "\n".join(lines)
 
@@ -426,7 +445,8 @@ def readme_section(report: Report) -> str:
     body = (
         f"{report.books:,} books ({report.listed:,} listed; `{SEARCHED}` in {report.search_hits:,} of them),"
         f" wrk with {report.connections} connections, {report.rounds} interleaved rounds of {report.seconds:g} s"
-        f" per endpoint and server after a {report.warmup_seconds:g} s warm-up; the median round. The peer returned"
+        f" ({report.listing_seconds:g} s for the listing) per endpoint and server after a"
+        f" {report.warmup_seconds:g} s warm-up; the median round. The peer returned"
         f" the same data as bookshop for {same} of {len(report.checks)} requests checked. One-minute load average"
         f" {report.load_average_start[0]:.2f} at the start, {min(loads):.2f} to {max(loads):.2f} before the rounds,"
         f" on {report.machine['nproc']} shared cores. Chart: [peer.svg](peer.svg).\n\n{table(report)}"
@@ -441,6 +461,9 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.partition("\n")[0] if __doc__ else None)
     parser.add_argument("--books", type=positive_int, default=1_000_000, help="books in the data set (1,000,000)")
     parser.add_argument("--seconds", type=positive_float, default=10.0, help="measured seconds per round (10)")
+    parser.add_argument(
+        "--listing-seconds", type=positive_float, default=40.0, help="measured seconds per listing round (40)"
+    )
     parser.add_argument("--warmup", type=positive_float, default=3.0, help="warm-up seconds per server (3)")
     parser.add_argument("--rounds", type=positive_int, default=3, help="rounds per endpoint and server (3)")
     parser.add_argument("--connections", type=positive_int, default=16, help="wrk connections (16)")
@@ -514,7 +537,10 @@ def main(argv: Sequence[str]) -> None:
                 )
             for round_number in range(1, args.rounds + 1):
                 for name, server in servers.items():
-                    runs.append(measure_round(wrk, name, server.pid, ports[name], endpoint, script, round_number, args))
+                    seconds = args.listing_seconds if endpoint == "listing" else args.seconds
+                    runs.append(
+                        measure_round(wrk, name, server.pid, ports[name], endpoint, script, round_number, seconds, args)
+                    )
     finally:
         for server in servers.values():
             stop_server(server)
@@ -545,6 +571,7 @@ def main(argv: Sequence[str]) -> None:
         data_reused=reused,
         connections=args.connections,
         seconds=args.seconds,
+        listing_seconds=args.listing_seconds,
         rounds=args.rounds,
         warmup_seconds=args.warmup,
         checks=checks,
