@@ -389,10 +389,9 @@ def chart(report: dict[str, Any]) -> str:
         f'<rect width="{width}" height="{height}" fill="white"/>',
         f'<text x="20" y="28" font-size="16" font-weight="bold">bookshop vs the ORM stack: requests/s,'
         f" {report['connections']} connections</text>",
-        f'<text x="20" y="48" fill="#555">{report["books"]:,} books, {report["machine"]["nproc"]} cores shared,'
-        f" one-minute load average {min(loads):.1f} to {max(loads):.1f} over the rounds; median of"
-        f" {report['rounds']} interleaved rounds of {report['seconds']:g} s"
-        f" ({report['listing_seconds']:g} s for the listing)</text>",
+        f'<text x="20" y="48" fill="#555">{report["books"]:,} books; {report["machine"]["nproc"]} shared cores,'
+        f" one-minute load average {min(loads):.1f} to {max(loads):.1f}; median of {report['rounds']} alternating"
+        f" rounds of {report['seconds']:g} s (listing {report['listing_seconds']:g} s)</text>",
     ]
     for index, endpoint in enumerate(endpoints):
         top = 70 + index * row_height
