@@ -19,7 +19,8 @@ WHERE book_id = :book_id AND user_id = :user_id
 RETURNING id;
 
 -- name: list_reviews(book_id, after_id, limit)
--- A live book's reviews newest first, by keyset on id: reviews_book_newest_idx.
+-- A book's reviews newest first, by keyset on id: reviews_book_newest_idx (the service asks
+-- book_is_public first: a deleted or unpublished book's reviews are not shown).
 SELECT r.id, r.book_id, r.user_id, r.rating, r.body, r.created_at, r.updated_at
 FROM reviews AS r
 WHERE r.book_id = :book_id AND r.id < coalesce(:after_id::uuid, 'ffffffff-ffff-ffff-ffff-ffffffffffff')

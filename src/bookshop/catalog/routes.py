@@ -316,7 +316,7 @@ class BookController(Controller):
     ) -> KeysetPage[Review]:
         async with db.read_connection() as conn:
             reviews = await service.list_reviews(conn, book_id=book_id, after=keyset.after, limit=keyset.limit)
-        return keyset.page(reviews)
+        return keyset.page(found(reviews, f"No book {book_id}."))
 
 
 class TagController(Controller):

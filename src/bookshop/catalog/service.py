@@ -222,5 +222,8 @@ async def delete_review(conn: Connection, *, book_id: UUID, user_id: UUID) -> bo
     return await q.delete_review(conn, book_id=book_id, user_id=user_id) is not None
 
 
-async def list_reviews(conn: Connection, *, book_id: UUID, after: UUID | None, limit: int) -> list[Review]:
+async def list_reviews(conn: Connection, *, book_id: UUID, after: UUID | None, limit: int) -> list[Review] | None:
+    """A public book's reviews; None when the book is deleted, unpublished or not there."""
+    if not await q.book_is_public(conn, id=book_id):
+        return None
     return [Review(**row) async for row in q.list_reviews(conn, book_id=book_id, after_id=after, limit=limit)]
