@@ -19,7 +19,8 @@ from bookshop.db.configured import resolve_database_urls
 from bookshop.db.pool import Database, create_pool, named_statements, needed_limits
 from bookshop.db.query_log import QueryObserver
 from bookshop.db.replica import open_replica
-from bookshop.http.auth import provide_caller, require_admin, require_key_header, require_staff
+from bookshop.http.admission import Admission
+from bookshop.http.auth import provide_caller, require_admin, require_staff
 from bookshop.http.bodies import StrictRequest
 from bookshop.http.dependencies import provide_database
 from bookshop.http.docs_page import assets_router, swagger_page
@@ -29,9 +30,8 @@ from bookshop.http.logs import logging_config
 from bookshop.http.metrics import Metrics, MetricsController
 from bookshop.http.observe import RequestObserver
 from bookshop.http.openapi import ExactJsonRenderPlugin
-from bookshop.http.options import AllowEveryMethod
 from bookshop.http.rate_limit import rate_limit
-from bookshop.http.security import DOCS_PATH, cors_config, security_headers
+from bookshop.http.security import DOCS_PATH, cors_config
 from bookshop.jobs.routes import AdminJobController
 from bookshop.ops.diagnostics import migration_files
 from bookshop.ops.routes import AdminDiagnosticsController, AdminEventController
@@ -46,7 +46,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or Settings.from_env()
     dsn = resolve_database_urls(settings).app
     metrics = Metrics() if settings.metrics_enabled else None
-    allow = AllowEveryMethod()
+    admission = Admission()
     limit = rate_limit(
         settings.rate_limit_per_minute,
         store=settings.rate_limit_store,
@@ -107,11 +107,10 @@ def create_app(settings: Settings | None = None) -> Litestar:
             "staff": Provide(require_staff, sync_to_thread=False),
             "admin": Provide(require_admin, sync_to_thread=False),
         },
-        guards=[require_key_header],
         exception_handlers=EXCEPTION_HANDLERS,
         lifespan=[pool_lifespan, *([limit.lifespan] if limit else [])],
-        on_startup=[allow.on_startup],
-        before_request=allow.before_request,
+        on_startup=[admission.on_startup],
+        before_request=admission.before_request,
         state=State({"settings": settings, "metrics": metrics}),
         openapi_config=OpenAPIConfig(
             title="bookshop",
@@ -120,7 +119,6 @@ def create_app(settings: Settings | None = None) -> Litestar:
             render_plugins=[swagger_page(), ExactJsonRenderPlugin()],
             components=Components(security_schemes={"ApiKey": SecurityScheme(type="http", scheme="bearer")}),
         ),
-        before_send=[security_headers],
         middleware=[limit.middleware] if limit else [],
         cors_config=cors_config(settings.cors_allow_origins),
         logging_config=logging_config(level=settings.log_level, log_format=settings.log_format),

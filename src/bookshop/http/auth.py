@@ -2,12 +2,14 @@
 (the `staff` and `admin` dependencies, see http/dependencies.py).
 
 A key is checked once per request, whatever the route: the rate limiter asks first (it counts a
-request against the key only once the key has proved itself, http/security.py), then the
-`require_key_header` guard refuses a bad key on every route, public ones included (401, or 403
-for a deactivated account), before anything else is read, and the `caller` dependencies take the
-caller from the same check. Requests without an Authorization header cost nothing here.
+request against the key only once the key has proved itself, http/rate_limit.py), then
+`require_key_header`, the first step of every request (http/admission.py), refuses a bad key on
+every route, public ones included (401, or 403 for a deactivated account), before anything else
+is read, and the `caller` dependencies take the caller from the same check. Requests without an
+Authorization header cost nothing here.
 """
 
+from functools import cache
 from typing import Any, cast
 from uuid import UUID
 
@@ -65,7 +67,7 @@ async def _verdict(connection: ASGIConnection[Any, Any, Any, Any]) -> Verdict:
 
 async def authenticated_caller(connection: ASGIConnection[Any, Any, Any, Any]) -> Caller | None:
     """The caller whose key the request carries, or None when it carries none or a bad one
-    (refused later by the guard): for the rate limiter, which must not raise."""
+    (refused later by require_key_header): for the rate limiter, which must not raise."""
     verdict = await _verdict(connection)
     return verdict if isinstance(verdict, Caller) else None
 
@@ -121,24 +123,26 @@ def rows_of(caller: Caller) -> UUID | None:
 SIGNED_IN = frozenset({"caller", "staff", "admin"})
 
 
+@cache
 def needs_signed_in_caller(handler: BaseRouteHandler) -> bool:
-    """Whether a route takes a caller who must be signed in (not the optional caller)."""
+    """Whether a route takes a caller who must be signed in (not the optional caller); worked
+    out once per route."""
     callers = SIGNED_IN & handler.parsed_fn_signature.parameters.keys()
     if callers == {"caller"}:
         return handler.resolve_dependencies()["caller"].dependency is not provide_optional_caller
     return bool(callers)
 
 
-async def require_key_header(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
-    """A guard on every route: 401 before anything else is read when a route that needs a
+async def require_key_header(request: Request[Any, Any, Any]) -> None:
+    """Before every route's handler: 401 before anything else is read when a route that needs a
     signed-in caller gets no Authorization header at all (Litestar decodes the body before it
     resolves dependencies, so without this a bad body would answer 400 to a caller who is not
     even signed in), and 401 (403 for a deactivated account) for a bad key on any route, public
     ones included: a made-up key is refused, never ignored."""
-    if "authorization" not in connection.headers:
-        if needs_signed_in_caller(handler):
+    if "authorization" not in request.headers:
+        if needs_signed_in_caller(request.route_handler):
             raise _unauthorized("An API key is required.")
         return
-    verdict = await _verdict(connection)
+    verdict = await _verdict(request)
     if isinstance(verdict, HTTPException):
         raise verdict

@@ -1,6 +1,6 @@
-"""Every HTTP request gets an id, is counted and timed, and leaves one access log line; its
-body must arrive in time, and a response that did not reach its end is never counted as a
-success.
+"""Every HTTP request gets an id, is counted and timed, and leaves one access log line; every
+response carries the security headers (http/security.py); a request's body must arrive in time,
+and a response that did not reach its end is never counted as a success.
 
 The observer wraps the whole Litestar app (app.asgi_handler), not a route: Litestar runs
 app-level middleware only after routing and inside the exception handlers, so a middleware
@@ -31,18 +31,18 @@ words it) and the connection is closed.
 
 import asyncio
 import logging
+import os
 import re
 import time
-import uuid
 from typing import Any, cast
 
-from litestar.datastructures import MutableScopeHeaders
 from litestar.enums import ScopeType
 from litestar.exceptions import HTTPException
 from litestar.types import ASGIApp, Message, Receive, ReceiveMessage, Scope, Send
 
 from bookshop.http.logs import REQUEST_ID
 from bookshop.http.metrics import Metrics
+from bookshop.http.security import security_headers
 
 logger = logging.getLogger("bookshop.http")
 access_logger = logging.getLogger("bookshop.access")
@@ -77,12 +77,13 @@ def request_id_for(scope: Scope) -> str:
             if _VALID_REQUEST_ID.fullmatch(value):
                 return value.decode("ascii")
             break
-    return uuid.uuid4().hex
+    return os.urandom(16).hex()
 
 
 class RequestObserver:
-    """ASGI wrapper: the request id, the request metrics (when metrics is given), the access
-    log, the body's time limit, and the verdict on responses that did not complete."""
+    """ASGI wrapper: the request id, the security headers, the request metrics (when metrics is
+    given), the access log, the body's time limit, and the verdict on responses that did not
+    complete. Headers are appended to the response's raw list: neither is set anywhere else."""
 
     def __init__(self, app: ASGIApp, *, metrics: Metrics | None, body_timeout: float) -> None:
         self.app = app
@@ -131,7 +132,10 @@ class RequestObserver:
             if message["type"] == "http.response.start":
                 status = message["status"]
                 answering = True
-                MutableScopeHeaders.from_message(message)[REQUEST_ID_HEADER] = request_id
+                headers = list(message.get("headers", ()))
+                headers.append((_REQUEST_ID_HEADER_KEY, request_id.encode()))
+                headers.extend(security_headers(path))
+                message["headers"] = headers
                 await send(message)
                 return
             await send(message)
@@ -159,13 +163,20 @@ class RequestObserver:
                 status = RESPONSE_CUT
             if self.metrics is not None:
                 self.metrics.observe_request(method, route, status, seconds)
-            duration_ms = round(seconds * 1000, 2)
-            access_logger.info(
-                "%s %s %s %.1f ms",
-                method,
-                route,
-                status,
-                duration_ms,
-                extra={"method": method, "route": route, "path": path, "status": status, "duration_ms": duration_ms},
-            )
+            if access_logger.isEnabledFor(logging.INFO):
+                duration_ms = round(seconds * 1000, 2)
+                access_logger.info(
+                    "%s %s %s %.1f ms",
+                    method,
+                    route,
+                    status,
+                    duration_ms,
+                    extra={
+                        "method": method,
+                        "route": route,
+                        "path": path,
+                        "status": status,
+                        "duration_ms": duration_ms,
+                    },
+                )
             REQUEST_ID.reset(token)

@@ -21,7 +21,7 @@ def _shape(path_format: str) -> str:
 
 
 class AllowEveryMethod:
-    """`on_startup` reads the methods of every path; `before_request` answers OPTIONS with them."""
+    """`on_startup` reads the methods of every path; `answer` answers OPTIONS with them."""
 
     def __init__(self) -> None:
         self.allow: dict[str, str] = {}
@@ -33,7 +33,8 @@ class AllowEveryMethod:
                 methods.setdefault(_shape(route.path_format), set()).update(route.methods)
         self.allow = {shape: ", ".join(sorted(names)) for shape, names in methods.items()}
 
-    async def before_request(self, request: Request[Any, Any, Any]) -> Response[None] | None:
+    def answer(self, request: Request[Any, Any, Any]) -> Response[None] | None:
+        """The response to an OPTIONS request; None for every other method."""
         if request.method != "OPTIONS":
             return None
         allow = self.allow[_shape(request.scope["path_template"])]

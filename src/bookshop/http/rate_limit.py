@@ -4,7 +4,7 @@ names a shared store.
 
 Who is counted: a request counts against its API key once the key has proved itself, else
 against the client's address. Requests without a key and requests whose key is bad share their
-address's budget (the bad ones are then refused with 401 by the guard in http/auth.py, or 429
+address's budget (the bad ones are then refused with 401 by require_key_header in http/auth.py, or 429
 once the budget is spent), so a made-up key buys nothing, and no one can spend another's budget
 by sending their key's public prefix. The key is checked first, by the request's own
 authentication (one indexed lookup, which the `caller` dependency then reuses), so a good key

@@ -1,8 +1,6 @@
 """The HTTP edge: security headers on every response, and CORS on request (the rate limit is in http/rate_limit.py)."""
 
 from litestar.config.cors import CORSConfig
-from litestar.datastructures import MutableScopeHeaders
-from litestar.types import Message, Scope
 
 DOCS_PATH = "/schema"
 
@@ -16,18 +14,27 @@ DOCS_CSP = (
 )
 
 
-def _is_docs_page(path: str) -> bool:
-    return (path == DOCS_PATH or path.startswith(DOCS_PATH + "/")) and not path.endswith(".json")
+Header = tuple[bytes, bytes]
 
 
-async def security_headers(message: Message, scope: Scope) -> None:
-    """A before_send hook: it sees every response, error responses and unknown routes included."""
-    if message["type"] != "http.response.start":
-        return
-    headers = MutableScopeHeaders.from_message(message)
-    headers["X-Content-Type-Options"] = "nosniff"
-    headers["Referrer-Policy"] = "no-referrer"
-    headers["Content-Security-Policy"] = DOCS_CSP if _is_docs_page(scope["path"]) else API_CSP
+def _encoded(csp: str) -> tuple[Header, ...]:
+    return (
+        (b"x-content-type-options", b"nosniff"),
+        (b"referrer-policy", b"no-referrer"),
+        (b"content-security-policy", csp.encode()),
+    )
+
+
+_API_HEADERS = _encoded(API_CSP)
+_DOCS_HEADERS = _encoded(DOCS_CSP)
+
+
+def security_headers(path: str) -> tuple[Header, ...]:
+    """The headers every response to `path` carries, encoded once. The request observer
+    (http/observe.py) adds them as a response starts, so error responses and unknown routes get
+    them too; nothing else in the app sets them."""
+    is_docs_page = (path == DOCS_PATH or path.startswith(DOCS_PATH + "/")) and not path.endswith(".json")
+    return _DOCS_HEADERS if is_docs_page else _API_HEADERS
 
 
 def cors_config(allow_origins: str) -> CORSConfig | None:
