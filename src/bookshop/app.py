@@ -69,6 +69,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             async with open_replica(settings, primary=pool, observer=observer) as replica:
                 database = Database(pool, acquire_timeout=settings.pool_acquire_timeout, replica=replica, limits=limits)
                 app.state.database = database
+                app.state.primary_database = database.primary_only()
                 async with (
                     recording_key_use(database) as key_use,
                     metrics.worker(database) if metrics else contextlib.nullcontext(),

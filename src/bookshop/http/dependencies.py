@@ -33,5 +33,5 @@ def provide_database(state: State, request: Request[Any, Any, Any]) -> Database:
     rule: every write needs a signed-in caller, and a signed-in caller reads from the primary, so
     what they read reflects what they wrote, however far the replica lags. Anonymous public
     reads may lag by up to REPLICA_MAX_LAG_SECONDS (docs/operations.md)."""
-    database: Database = state.database
-    return database.primary_only() if "authorization" in request.headers else database
+    database: Database = state.primary_database if "authorization" in request.headers else state.database
+    return database
