@@ -107,11 +107,6 @@ WHERE b.author_id = :author_id AND b.is_published AND b.deleted_at IS NULL
 ORDER BY b.published_at DESC, b.id DESC
 LIMIT :limit;
 
--- name: book_is_public(id)$
--- Whether a book is live and published, for a 404 before what hangs off it (its reviews):
--- books_pkey.
-SELECT EXISTS (SELECT 1 FROM books WHERE id = :id AND is_published AND deleted_at IS NULL);
-
 -- name: update_book(id, slug, isbn, title, subtitle, description, author_id, price, stock, is_published, published_at, metadata)^
 -- Partial update of a live book: a NULL parameter keeps the column as it is. A book published
 -- by this change without a date of its own is published now, as on create (books_published_has_date).

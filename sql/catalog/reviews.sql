@@ -19,10 +19,17 @@ WHERE book_id = :book_id AND user_id = :user_id
 RETURNING id;
 
 -- name: list_reviews(book_id, after_id, limit)
--- A book's reviews newest first, by keyset on id: reviews_book_newest_idx (the service asks
--- book_is_public first: a deleted or unpublished book's reviews are not shown).
+-- A live published book's reviews newest first, by keyset on id: books_pkey finds the book,
+-- reviews_book_newest_idx walks its reviews. No row when the book is deleted, unpublished or not
+-- there (its reviews are not shown); one row of NULL review columns when it has none on this page.
 SELECT r.id, r.book_id, r.user_id, r.rating, r.body, r.created_at, r.updated_at
-FROM reviews AS r
-WHERE r.book_id = :book_id AND r.id < coalesce(:after_id::uuid, 'ffffffff-ffff-ffff-ffff-ffffffffffff')
-ORDER BY r.id DESC
-LIMIT :limit;
+FROM books AS b
+LEFT JOIN LATERAL (
+    SELECT id, book_id, user_id, rating, body, created_at, updated_at
+    FROM reviews
+    WHERE book_id = b.id AND id < coalesce(:after_id::uuid, 'ffffffff-ffff-ffff-ffff-ffffffffffff')
+    ORDER BY id DESC
+    LIMIT :limit
+) AS r ON true
+WHERE b.id = :book_id AND b.is_published AND b.deleted_at IS NULL
+ORDER BY r.id DESC;

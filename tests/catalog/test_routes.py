@@ -319,6 +319,7 @@ async def test_review_upsert_list_and_delete(client: Client, staff: Account, mak
     book = await add_book(client, staff, author_id, "reviewed")
     url = f"/books/{book['id']}/reviews"
     readers: list[Account] = [await make_account() for _ in range(5)]
+    assert (await client.get(url)).json() == {"items": [], "next": None}
     first = await client.put(f"{url}/me", json={"rating": 2, "body": "meh"}, headers=readers[0].headers)
     assert first.status_code == 201
     again = await client.put(f"{url}/me", json={"rating": 4, "body": "better"}, headers=readers[0].headers)

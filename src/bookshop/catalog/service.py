@@ -223,7 +223,9 @@ async def delete_review(conn: Connection, *, book_id: UUID, user_id: UUID) -> bo
 
 
 async def list_reviews(conn: Connection, *, book_id: UUID, after: UUID | None, limit: int) -> list[Review] | None:
-    """A public book's reviews; None when the book is deleted, unpublished or not there."""
-    if not await q.book_is_public(conn, id=book_id):
+    """A public book's reviews; None when the book is deleted, unpublished or not there (one
+    round trip: the query answers no row then, and a row of NULLs for a page without reviews)."""
+    rows = [row async for row in q.list_reviews(conn, book_id=book_id, after_id=after, limit=limit)]
+    if not rows:
         return None
-    return [Review(**row) async for row in q.list_reviews(conn, book_id=book_id, after_id=after, limit=limit)]
+    return [Review(**row) for row in rows if row["id"] is not None]
