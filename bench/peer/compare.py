@@ -21,6 +21,11 @@ sampled slugs. A round with any
 non-2xx answer or socket error rejects the run: nothing is recorded in bench/results/ (the
 figures go to bench/.data/peer-rejected.json) and the script exits with status 1.
 
+The detail endpoint is also measured without HTTP: raw asyncpg in this script's process, on
+uvloop as the server is, running the statement bookshop runs (get_book_detail, the same slugs)
+from --connections concurrent tasks on a pool of bookshop's default size, with bookshop's codecs;
+its rounds interleave with the servers', and its CPU per request is this process's.
+
 Recorded: requests/s and latency percentiles per endpoint and server (the median round), the
 ratios bookshop/peer, each server's CPU time per request (user + sys of its process group over
 the measured window ÷ requests), the load average around every round, and the machine; as
@@ -39,6 +44,7 @@ import shutil
 import statistics
 import subprocess
 import sys
+import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -51,12 +57,16 @@ sys.path.insert(0, str(PEER_DIR.parent))  # bench/: the shared benchmark modules
 import asyncpg  # noqa: E402
 import catalog  # noqa: E402
 import httpx  # noqa: E402
+import uvloop  # noqa: E402
 from measure import positive_float, positive_int  # noqa: E402
 from recording import PROJECT_ROOT, command, display, machine_facts, now, publish, results_dir, section  # noqa: E402
 from served import free_port, start_server, stop_server, wait_ready  # noqa: E402
 
 from bookshop.db import embedded  # noqa: E402
+from bookshop.db.pool import PooledConnection, init_connection  # noqa: E402
+from bookshop.db.queries import queries  # noqa: E402
 from bookshop.db.urls import DatabaseUrls  # noqa: E402
+from bookshop.settings import Settings  # noqa: E402
 
 DATA_DIR = PEER_DIR.parent / ".data"
 WORK_DIR = DATA_DIR / "peer"
@@ -310,6 +320,79 @@ def measure_round(
     return result
 
 
+RAW = "raw asyncpg"
+
+
+def raw_detail_round(app_url: str, slugs: Sequence[str], round_number: int, seconds: float, connections: int) -> Round:
+    """The detail statement straight on an asyncpg pool: the floor bookshop's HTTP layer adds to."""
+    statement = queries.catalog.get_book_detail.sql
+    latencies: list[float] = []
+    errors = 0
+
+    async def measure() -> tuple[float, float]:
+        nonlocal errors
+        pool = await asyncpg.create_pool(
+            app_url,
+            min_size=Settings().pool_max_size,
+            max_size=Settings().pool_max_size,
+            connection_class=PooledConnection,
+            init=init_connection,
+        )
+        assert pool is not None
+        deadline = asyncio.get_running_loop().time() + seconds
+
+        async def client(first: int) -> None:
+            nonlocal errors
+            index = first
+            while asyncio.get_running_loop().time() < deadline:
+                started = time.perf_counter()
+                async with pool.acquire(timeout=5) as conn:
+                    row = await conn.fetchrow(statement, None, slugs[index % len(slugs)])
+                latencies.append(time.perf_counter() - started)
+                errors += row is None
+                index += connections
+
+        try:
+            cpu, wall = time.process_time(), time.perf_counter()
+            await asyncio.gather(*(client(n) for n in range(connections)))
+            return time.process_time() - cpu, time.perf_counter() - wall
+        finally:
+            await pool.close()
+
+    load_before = load_average()
+    cpu, wall = uvloop.run(measure())
+    latencies.sort()
+    mean = statistics.fmean(latencies)
+
+    def percentile(q: float) -> float:
+        return latencies[min(len(latencies) - 1, int(q * len(latencies)))] * 1000
+
+    result = Round(
+        server=RAW,
+        endpoint="detail",
+        round=round_number,
+        seconds=wall,
+        requests=len(latencies),
+        requests_per_second=len(latencies) / wall,
+        requests_per_second_by_latency=connections / mean,
+        p50_ms=percentile(0.50),
+        p90_ms=percentile(0.90),
+        p99_ms=percentile(0.99),
+        max_ms=latencies[-1] * 1000,
+        mean_ms=mean * 1000,
+        errors={"missing": errors},
+        cpu_ms_per_request=cpu * 1000 / len(latencies),
+        load_before=load_before,
+        load_after=load_average(),
+    )
+    print(
+        f"  round {round_number} {RAW:8} detail   {result.requests_per_second:9,.1f} req/s"
+        f"  p50 {result.p50_ms:8.2f} ms  p99 {result.p99_ms:8.2f} ms  cpu {result.cpu_ms_per_request:6.2f} ms/req",
+        flush=True,
+    )
+    return result
+
+
 # --- results ---------------------------------------------------------------------------------------
 
 
@@ -350,6 +433,8 @@ class Report:
     warmup_seconds: float
     checks: list[Check]
     endpoints: list[Endpoint]
+    raw_detail: Median  # the detail statement on raw asyncpg, no HTTP
+    detail_vs_raw: float  # bookshop's detail requests/s ÷ raw asyncpg's
     runs: list[Round]
     load_average_start: list[float]
     load_average_end: list[float]
@@ -435,6 +520,12 @@ def table(report: Report) -> str:
             f" | {e.bookshop.cpu_ms_per_request:.2f} / {e.peer.cpu_ms_per_request:.2f}"
             f" | {e.bookshop.requests_per_second_by_latency:,.1f} / {e.peer.requests_per_second_by_latency:,.1f} |"
         )
+    raw = report.raw_detail
+    lines.append(
+        f"| book detail, {RAW} (no HTTP) | {raw.requests_per_second:,.1f} | | bookshop {report.detail_vs_raw:.2f}x"
+        f" | {raw.p50_ms:,.2f} / {raw.p99_ms:,.2f} | | {raw.cpu_ms_per_request:.2f} |"
+        f" {raw.requests_per_second_by_latency:,.1f} |"
+    )
     return "\n".join(lines)
 
 
@@ -540,6 +631,8 @@ def main(argv: Sequence[str]) -> None:
                     runs.append(
                         measure_round(wrk, name, server.pid, ports[name], endpoint, script, round_number, seconds, args)
                     )
+                if endpoint == "detail":
+                    runs.append(raw_detail_round(urls.app, slugs, round_number, args.seconds, args.connections))
     finally:
         for server in servers.values():
             stop_server(server)
@@ -559,6 +652,8 @@ def main(argv: Sequence[str]) -> None:
             )
         )
     rejected = any(sum(run.errors.values()) for run in runs)
+    raw_detail = median([run for run in runs if run.server == RAW])
+    detail = next(e for e in endpoints if e.endpoint == "detail")
     report = Report(
         date=now(),
         command=command(__file__, argv),
@@ -575,6 +670,8 @@ def main(argv: Sequence[str]) -> None:
         warmup_seconds=args.warmup,
         checks=checks,
         endpoints=endpoints,
+        raw_detail=raw_detail,
+        detail_vs_raw=detail.bookshop.requests_per_second / raw_detail.requests_per_second,
         runs=runs,
         load_average_start=load_start,
         load_average_end=load_average(),
