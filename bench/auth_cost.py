@@ -30,7 +30,7 @@ from pathlib import Path
 
 import httpx
 from measure import Metrics, median_metrics, metrics, positive_float, positive_int
-from recording import command, machine_facts, now, publish, section
+from recording import command, machine_facts, now, publish_run
 from served import free_port, start_server, stop_server, wait_ready
 
 from bookshop.accounts import service as accounts
@@ -166,13 +166,7 @@ def main() -> None:
             *rows,
         ]
     )
-    body = f"- Setup: {report.setup}\n\n{table}"
-    publish(
-        "auth_cost",
-        report,
-        table=table,
-        section=section("auth_cost", date=report.date, command=report.command, machine=report.machine, body=body),
-    )
+    publish_run("auth_cost", report, table)
 
 
 if __name__ == "__main__":

@@ -46,7 +46,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 from measure import Metrics, median_metrics, metrics, positive_float, positive_int
-from recording import command, machine_facts, now, publish, section
+from recording import command, machine_facts, now, publish_run
 from served import free_port, start_server, stop_server, wait_ready
 
 from bookshop.accounts import service as accounts
@@ -292,13 +292,7 @@ def main() -> None:
             *rows,
         ]
     )
-    body = f"- Setup: {report.setup}\n\n{table}"
-    publish(
-        "pgbouncer",
-        report,
-        table=table,
-        section=section("pgbouncer", date=report.date, command=report.command, machine=report.machine, body=body),
-    )
+    publish_run("pgbouncer", report, table)
 
 
 if __name__ == "__main__":

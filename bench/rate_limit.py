@@ -38,7 +38,7 @@ import asyncpg
 import httpx
 import redis
 from measure import Metrics, median_metrics, metrics, positive_float, positive_int
-from recording import command, machine_facts, now, publish, section
+from recording import command, machine_facts, now, publish_run
 from served import drive, free_port, start_server, stop_server
 
 from bookshop.catalog import seed as catalog_seed
@@ -272,13 +272,7 @@ def main() -> None:
             *step_rows,
         ]
     )
-    body = f"- Setup: {report.setup}\n\n{table}"
-    publish(
-        "rate_limit",
-        report,
-        table=table,
-        section=section("rate_limit", date=report.date, command=report.command, machine=report.machine, body=body),
-    )
+    publish_run("rate_limit", report, table)
 
 
 if __name__ == "__main__":

@@ -110,3 +110,11 @@ def publish(name: str, report: "Mapping[str, Any] | DataclassInstance", *, table
     print(table)
     results_json, results_readme = record(name, report, section)
     print(f"\nwritten: {display(results_json)}, {display(results_readme)}")
+
+
+def publish_run(name: str, report: Any, table: str) -> None:
+    """publish() for a report (a dataclass) with `date`, `command`, `machine` and a `setup` line:
+    its results/README.md section is that line, then the table."""
+    body = f"- Setup: {report.setup}\n\n{table}"
+    section_markdown = section(name, date=report.date, command=report.command, machine=report.machine, body=body)
+    publish(name, report, table=table, section=section_markdown)

@@ -35,7 +35,7 @@ from pathlib import Path
 
 import httpx
 from measure import Metrics, median_metrics, metrics, positive_float, positive_int
-from recording import PROJECT_ROOT, command, machine_facts, now, publish, section
+from recording import PROJECT_ROOT, command, machine_facts, now, publish_run
 from served import free_port, start_server, stop_server, wait_ready
 
 from bookshop.catalog import seed as catalog_seed
@@ -232,13 +232,7 @@ def main() -> None:
             *rows,
         ]
     )
-    body = f"- Setup: {report.setup}\n\n{table}"
-    publish(
-        "replica",
-        report,
-        table=table,
-        section=section("replica", date=report.date, command=report.command, machine=report.machine, body=body),
-    )
+    publish_run("replica", report, table)
 
 
 if __name__ == "__main__":

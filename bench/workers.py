@@ -23,7 +23,7 @@ from pathlib import Path
 
 import httpx
 from measure import Metrics, median_metrics, positive_float, positive_int
-from recording import command, machine_facts, now, publish, section
+from recording import command, machine_facts, now, publish_run
 from served import drive, free_port, start_server, stop_server
 
 from bookshop.catalog import seed as catalog_seed
@@ -139,13 +139,7 @@ def main() -> None:
         for v in report.variants
     ]
     table = "\n".join(["| workers | requests/s | p50 ms | p95 ms | vs 1 worker |", "|---:|---:|---:|---:|---:|", *rows])
-    body = f"- Setup: {report.setup}\n\n{table}"
-    publish(
-        "workers",
-        report,
-        table=table,
-        section=section("workers", date=report.date, command=report.command, machine=report.machine, body=body),
-    )
+    publish_run("workers", report, table)
 
 
 if __name__ == "__main__":
