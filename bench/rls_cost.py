@@ -1,6 +1,6 @@
 """What row-level security costs on a private read: get_settings with and without the policy.
 
-The same named query, get_settings, for the same random users, three ways:
+The same read of a user's settings, for the same random users, four ways:
 
 - A, no RLS: a pool as the owner role, which row-level security does not apply to, and the
   query on a plain `database.connection()`, no transaction (what a public read costs).
@@ -9,13 +9,16 @@ The same named query, get_settings, for the same random users, three ways:
   the query under the user_settings policy, COMMIT.
 - C, transaction only: B's transaction and set_config on the owner's pool, so no policy
   applies. B - C is the policy's evaluation, C - A the extra round trips.
+- D, RLS as served since migration 0022: the application role, `database.connection()` and
+  the named query get_settings, whose function read_settings names the caller in a statement
+  of its own and then reads: one statement, one round trip, no transaction.
 
-Before timing it checks that A, B and C return the same settings for a sample user, that the
+Before timing it checks that A, B, C and D return the same settings for a sample user, that the
 customer sees only their own rows and the owner all of them, and that the application role
 with no caller sees none. Each iteration acquires a connection, runs the query (in B and C
 inside the caller's transaction) and releases it; latency spans all of it.
 
-Rounds alternate A, B, C, A, B, C…, each on a fresh pool with a warm-up; the median round per
+Rounds alternate A, B, C, D, A, B, C, D…, each on a fresh pool with a warm-up; the median round per
 variant is reported, printed and recorded in bench/results/ (rls_cost.json, README.md).
 
 Run from the project root:
@@ -92,7 +95,7 @@ SELECT pg_size_pretty(pg_total_relation_size('users')) AS users,
 
 SAMPLE_USER_IDS = "SELECT id FROM users WHERE deleted_at IS NULL ORDER BY random() LIMIT $1"
 
-# --- the three variants ----------------------------------------------------------------------
+# --- the four variants ----------------------------------------------------------------------
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,16 +106,38 @@ class Customer:
     role: str = "customer"
 
 
+# The read itself, as get_settings ran it before migration 0022 and as read_settings runs it
+# after naming the caller: the baseline A and the transaction variants B and C run this text.
+PLAIN_GET_SETTINGS = """
+SELECT coalesce(jsonb_object_agg(s.key, s.value) FILTER (WHERE s.key IS NOT NULL), '{}') AS settings
+FROM users AS u
+LEFT JOIN user_settings AS s ON s.user_id = u.id
+WHERE u.id = $1 AND u.deleted_at IS NULL
+GROUP BY u.id
+"""
+
+
 async def read_plain(database: Database, user_id: uuid.UUID) -> Any:
     """A: acquire, query, release; no transaction, no caller."""
     async with database.connection() as conn:
-        return await queries.accounts.get_settings(conn, user_id=user_id)
+        return await conn.fetchrow(PLAIN_GET_SETTINGS, user_id)
 
 
 async def read_as_caller(database: Database, user_id: uuid.UUID) -> Any:
-    """B and C: as the service reads a private table, in a transaction acting for the user."""
+    """B and C: a transaction acting for the user (BEGIN, set_caller, the read, COMMIT), as the
+    service read a private table before migration 0022."""
     async with database.transaction(Customer(user_id)) as conn:
-        return await queries.accounts.get_settings(conn, user_id=user_id)
+        return await conn.fetchrow(PLAIN_GET_SETTINGS, user_id)
+
+
+async def read_in_one_statement(database: Database, user_id: uuid.UUID) -> Any:
+    """D: as the service reads a private table now: get_settings, whose read_settings names the
+    caller and then reads, one statement on a connection, no transaction."""
+    caller = Customer(user_id)
+    async with database.connection() as conn:
+        return await queries.accounts.get_settings(
+            conn, caller_id=caller.user_id, caller_role=caller.role, user_id=user_id
+        )
 
 
 Read = Callable[[Database, uuid.UUID], Awaitable[Any]]
@@ -128,8 +153,9 @@ class Variant:
 
 VARIANTS = (
     Variant("A", "no RLS: owner role, connection(), no transaction", "owner", read_plain),
-    Variant("B", "RLS as served: app role, transaction(caller)", "app", read_as_caller),
+    Variant("B", "RLS in a transaction (before 0022): app role, transaction(caller)", "app", read_as_caller),
     Variant("C", "transaction only: owner role, transaction(caller)", "owner", read_as_caller),
+    Variant("D", "RLS as served: app role, connection(), get_settings (one statement)", "app", read_in_one_statement),
 )
 
 
@@ -171,7 +197,7 @@ class Checks:
     """What the checks before timing found, for the record."""
 
     sample_user: str
-    settings: dict[str, Any]  # get_settings for the sample user; A, B and C agree on it
+    settings: dict[str, Any]  # get_settings for the sample user; A, B, C and D agree on it
     rows_seen_by_customer: int  # app role, transaction(caller): the user's own rows
     rows_seen_by_owner_with_caller: int  # owner role, transaction(caller): every row
     rows_seen_by_app_without_caller: int  # app role, transaction() naming no one: none
@@ -244,12 +270,12 @@ def settings_of(row: Any) -> dict[str, Any]:
 
 
 async def plan(conn: Any, user_id: uuid.UUID) -> list[str]:
-    sql = "EXPLAIN (COSTS OFF) " + queries.accounts.get_settings.sql.strip().rstrip(";")
+    sql = "EXPLAIN (COSTS OFF) " + PLAIN_GET_SETTINGS
     return [row[0] for row in await conn.fetch(sql, user_id)]
 
 
 async def check(urls: DatabaseUrls, data: DataSet) -> Checks:
-    """Fails unless the three variants read the same thing and the policy does what it says."""
+    """Fails unless the four variants read the same thing and the policy does what it says."""
     settings = Settings(pool_min_size=1, pool_max_size=1)
     owner = await open_database(settings, urls.owner)
     app = await open_database(settings, urls.app)
@@ -258,8 +284,9 @@ async def check(urls: DatabaseUrls, data: DataSet) -> Checks:
         a = settings_of(await read_plain(owner, user_id))
         b = settings_of(await read_as_caller(app, user_id))
         c = settings_of(await read_as_caller(owner, user_id))
-        if not a == b == c or len(a) != SETTINGS_PER_USER:
-            raise RuntimeError(f"the variants disagree for user {user_id}: A {a}, B {b}, C {c}")
+        d = settings_of(await read_in_one_statement(app, user_id))
+        if not a == b == c == d or len(a) != SETTINGS_PER_USER:
+            raise RuntimeError(f"the variants disagree for user {user_id}: A {a}, B {b}, C {c}, D {d}")
         async with app.transaction(Customer(user_id)) as conn:
             seen_by_customer = await conn.fetchval(COUNT_SETTINGS)
             plan_with_rls = await plan(conn, user_id)
@@ -269,8 +296,10 @@ async def check(urls: DatabaseUrls, data: DataSet) -> Checks:
             plan_without_rls = await plan(conn, user_id)
         async with app.transaction() as conn:
             seen_without_caller = await conn.fetchval(COUNT_SETTINGS)
-            nobodys = settings_of(await queries.accounts.get_settings(conn, user_id=user_id))
+            nobodys = settings_of(await conn.fetchrow(PLAIN_GET_SETTINGS, user_id))
         async with app.connection() as conn:
+            # D's caller must end with its statement: the next one on the connection sees nothing.
+            await queries.accounts.get_settings(conn, caller_id=user_id, caller_role="customer", user_id=user_id)
             seen_outside_transaction = await conn.fetchval(COUNT_SETTINGS)
     finally:
         await owner.pool.close()
@@ -285,7 +314,7 @@ async def check(urls: DatabaseUrls, data: DataSet) -> Checks:
             f"{seen_outside_transaction} outside one, and get_settings {nobodys}; expected none"
         )
     print(
-        f"checked: A, B and C agree on user {user_id} ({len(a)} settings); the customer sees "
+        f"checked: A, B, C and D agree on user {user_id} ({len(a)} settings); the customer sees "
         f"{seen_by_customer} rows, the owner {seen_by_owner:,}, the app role without a caller 0"
     )
     return Checks(
@@ -351,7 +380,7 @@ async def run_round(
 async def run_rounds(urls: DatabaseUrls, data: DataSet, args: argparse.Namespace) -> list[RoundResult]:
     results: list[RoundResult] = []
     for number in range(1, args.rounds + 1):
-        for variant in VARIANTS:  # A, B, C, A, B, C…
+        for variant in VARIANTS:  # A, B, C, D, A, B, C, D…
             results.append(await run_round(variant, number, urls, data.ids, args.clients, args.seconds))
     return results
 
@@ -390,6 +419,7 @@ class Report:
     variants: dict[str, VariantReport]
     ratio_b_over_a: Metrics
     ratio_c_over_a: Metrics
+    ratio_d_over_a: Metrics
     ratio_b_over_c: Metrics
     policy_microseconds: float  # B - C per request, from throughput
     transaction_microseconds: float  # C - A per request, from throughput
@@ -406,7 +436,7 @@ def build_report(
     data: DataSet, checks: Checks, rounds: list[RoundResult], args: argparse.Namespace, argv: Sequence[str]
 ) -> Report:
     variants = {variant.name: variant_report(variant, rounds) for variant in VARIANTS}
-    a, b, c = (variants[name] for name in ("A", "B", "C"))
+    a, b, c, d = (variants[name] for name in ("A", "B", "C", "D"))
     return Report(
         date=now(),
         command=command(__file__, argv),
@@ -428,6 +458,7 @@ def build_report(
         variants=variants,
         ratio_b_over_a=ratio(b.median, a.median),
         ratio_c_over_a=ratio(c.median, a.median),
+        ratio_d_over_a=ratio(d.median, a.median),
         ratio_b_over_c=ratio(b.median, c.median),
         policy_microseconds=b.microseconds_per_request - c.microseconds_per_request,
         transaction_microseconds=c.microseconds_per_request - a.microseconds_per_request,
@@ -448,8 +479,9 @@ def table(report: Report) -> str:
             f"| {variant.microseconds_per_request:.1f} |"
         )
     for label, r in (
-        ("B/A (what RLS costs as served)", report.ratio_b_over_a),
+        ("B/A (RLS in a transaction, before 0022)", report.ratio_b_over_a),
         ("C/A (the transaction and set_config)", report.ratio_c_over_a),
+        ("D/A (what RLS costs as served, one statement)", report.ratio_d_over_a),
         ("B/C (the policy alone)", report.ratio_b_over_c),
     ):
         lines.append(f"| {label} | {r.ops_per_second:.2f}x | {r.p50_ms:.2f}x | {r.p95_ms:.2f}x | {r.p99_ms:.2f}x | |")
@@ -485,7 +517,7 @@ random user ids, B and C acting for that user as a customer
 {report.warmup_seconds:g} s warm-up + {report.seconds:g} s measured per round, order \
 {", ".join(report.order)}; medians per variant; latency is acquire + (BEGIN, set_config) + query \
 + (COMMIT) + release
-- Checked before timing: A, B and C return the same {len(checks.settings)} settings for a sample user; \
+- Checked before timing: A, B, C and D return the same {len(checks.settings)} settings for a sample user; \
 in B's transaction the customer sees {checks.rows_seen_by_customer} rows of user_settings, the owner \
 with a caller {checks.rows_seen_by_owner_with_caller:,}, the application role naming no one \
 {checks.rows_seen_by_app_without_caller} (in a transaction) and \

@@ -26,11 +26,11 @@ UPDATE users SET last_login_at = greatest(last_login_at, :used_at::timestamptz)
 FROM touched
 WHERE users.id = touched.user_id;
 
--- name: list_api_keys(user_id)
--- A user's keys, newest first, without their hashes; served by api_keys_user_id_idx.
+-- name: list_api_keys(caller_id, caller_role, user_id)
+-- A user's keys, newest first, without their hashes, read for the caller in one statement.
+-- read_api_keys (migration 0022): api_keys_user_id_idx; a user's few keys sorted here.
 SELECT id, prefix, name, last_used_at, revoked_at, created_at
-FROM api_keys
-WHERE user_id = :user_id
+FROM read_api_keys(:caller_id, :caller_role, :user_id)
 ORDER BY id DESC;
 
 -- name: revoke_api_key(id, user_id)^

@@ -1,11 +1,10 @@
 -- User profiles: one optional row per user, keyed by user_id (user_profiles_pkey).
 
--- name: get_profile(user_id)^
--- The profile of a live user.
-SELECT p.user_id, p.bio, p.location, p.website, p.created_at, p.updated_at
-FROM user_profiles AS p
-JOIN users AS u ON u.id = p.user_id
-WHERE p.user_id = :user_id AND u.deleted_at IS NULL;
+-- name: get_profile(caller_id, caller_role, user_id)^
+-- The profile of a live user, read for the caller in one statement. read_profile (migration
+-- 0022): user_profiles_pkey, then users_pkey.
+SELECT user_id, bio, location, website, created_at, updated_at
+FROM read_profile(:caller_id, :caller_role, :user_id);
 
 -- name: put_profile(user_id, bio, location, website)^
 -- Creates or replaces the profile of a live user in one statement; no row when the user does

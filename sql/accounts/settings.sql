@@ -1,12 +1,10 @@
 -- User settings: key → JSON value per user, keyed by (user_id, key) (user_settings_pkey).
 
--- name: get_settings(user_id)^
--- All settings of a live user as one JSON object; no row when the user does not exist.
-SELECT coalesce(jsonb_object_agg(s.key, s.value) FILTER (WHERE s.key IS NOT NULL), '{}') AS settings
-FROM users AS u
-LEFT JOIN user_settings AS s ON s.user_id = u.id
-WHERE u.id = :user_id AND u.deleted_at IS NULL
-GROUP BY u.id;
+-- name: get_settings(caller_id, caller_role, user_id)^
+-- All settings of a live user as one JSON object, read for the caller in one statement; no
+-- row when the user does not exist. read_settings (migration 0022): users_pkey, then
+-- user_settings_pkey.
+SELECT settings FROM read_settings(:caller_id, :caller_role, :user_id) AS settings;
 
 -- name: put_setting(user_id, key, value)^
 -- Sets one key for a live user in a single atomic upsert: concurrent writers of the same key

@@ -37,33 +37,20 @@ SELECT (SELECT id FROM made) AS booking_id, (SELECT amount FROM made) AS amount,
        too_long, beyond_horizon, max_booking_hours
 FROM judged;
 
--- name: get_booking(id, user_id)^
--- A booking with its venue, in one round trip: bookings_pkey, then venues_pkey. Only the
--- customer's own (user_id), or any with user_id null (staff); row-level security is the second wall.
-SELECT b.id, b.user_id, b.starts_at, upper(b.during) AS ends_at, b.amount, b.status,
-       b.created_at, b.updated_at,
-       json_build_object('id', v.id, 'name', v.name, 'address', v.address,
-                         'latitude', v.latitude, 'longitude', v.longitude) AS venue
-FROM bookings AS b
-JOIN venues AS v ON v.id = b.venue_id
-WHERE b.id = :id AND (:user_id::uuid IS NULL OR b.user_id = :user_id::uuid);
+-- name: get_booking(caller_id, caller_role, id, user_id)^
+-- A booking with its venue, read for the caller in one statement. Only the customer's own
+-- (user_id), or any with user_id null (staff); row-level security is the second wall.
+-- read_booking (migration 0022): bookings_pkey, then venues_pkey.
+SELECT id, user_id, starts_at, ends_at, amount, status, created_at, updated_at, venue
+FROM read_booking(:caller_id, :caller_role, :id, :user_id);
 
--- name: list_user_bookings(user_id, after_starts_at, after_id, limit)
--- A customer's bookings with their venues, latest start first, by keyset on (start, id):
--- bookings_user_starts_idx, then venues_pkey per row of the page. The first page starts after
--- (infinity, the greatest uuid) rather than testing for a missing cursor, so the row comparison
--- is an index condition in the generic plan too, not a filter over the customer's every booking.
-SELECT b.id, b.user_id, b.starts_at, upper(b.during) AS ends_at, b.amount, b.status,
-       b.created_at, b.updated_at,
-       json_build_object('id', v.id, 'name', v.name, 'address', v.address,
-                         'latitude', v.latitude, 'longitude', v.longitude) AS venue
-FROM bookings AS b
-JOIN venues AS v ON v.id = b.venue_id
-WHERE b.user_id = :user_id
-  AND (b.starts_at, b.id) < (coalesce(:after_starts_at::timestamptz, 'infinity'),
-                                 coalesce(:after_id::uuid, 'ffffffff-ffff-ffff-ffff-ffffffffffff'))
-ORDER BY b.starts_at DESC, b.id DESC
-LIMIT :limit;
+-- name: list_user_bookings(caller_id, caller_role, user_id, after_starts_at, after_id, limit)
+-- A customer's bookings with their venues, latest start first, by keyset on (start, id), read
+-- for the caller in one statement. read_bookings (migration 0022): bookings_user_starts_idx,
+-- then venues_pkey per row of the page; the page's rows sorted again here.
+SELECT id, user_id, starts_at, ends_at, amount, status, created_at, updated_at, venue
+FROM read_bookings(:caller_id, :caller_role, :user_id, :after_starts_at, :after_id, :limit)
+ORDER BY starts_at DESC, id DESC;
 
 -- name: list_venue_bookings(venue_id, starts, ends, after_starts_at, after_id, limit)
 -- A venue's bookings of every status that overlap [starts, ends), earliest first, by keyset on

@@ -11,22 +11,20 @@ FROM orders AS o
 WHERE o.id = :order_id AND o.status <> 'cancelled'
   AND NOT EXISTS (SELECT 1 FROM invoices AS i WHERE i.order_id = o.id)
 ON CONFLICT (order_id) DO NOTHING
-RETURNING id, number, amount;
+RETURNING id, order_id, user_id, number, amount, issued_at, deleted_at AS voided_at;
 
--- name: get_invoice(id, user_id, include_voided)^
--- One invoice (the customer's own, or any with user_id null), voided ones only when asked:
--- invoices_pkey. Row-level security is the second wall.
+-- name: get_invoice(caller_id, caller_role, id, user_id, include_voided)^
+-- One invoice (the customer's own, or any with user_id null), voided ones only when asked,
+-- read for the caller in one statement. read_invoice (migration 0022): invoices_pkey.
+-- Row-level security is the second wall.
 SELECT id, order_id, user_id, number, amount, issued_at, deleted_at AS voided_at
-FROM invoices
-WHERE id = :id AND (:user_id::uuid IS NULL OR user_id = :user_id::uuid)
-  AND (deleted_at IS NULL OR :include_voided::boolean);
+FROM read_invoice(:caller_id, :caller_role, :id, :user_id, :include_voided);
 
--- name: get_order_invoice(order_id, user_id, include_voided)^
--- The invoice of an order (the customer's own, or any with user_id null): invoices_order_id_key.
+-- name: get_order_invoice(caller_id, caller_role, order_id, user_id, include_voided)^
+-- The invoice of an order (the customer's own, or any with user_id null), read for the caller
+-- in one statement. read_order_invoice (migration 0022): invoices_order_id_key.
 SELECT id, order_id, user_id, number, amount, issued_at, deleted_at AS voided_at
-FROM invoices
-WHERE order_id = :order_id AND (:user_id::uuid IS NULL OR user_id = :user_id::uuid)
-  AND (deleted_at IS NULL OR :include_voided::boolean);
+FROM read_order_invoice(:caller_id, :caller_role, :order_id, :user_id, :include_voided);
 
 -- name: list_live_invoices(after_issued_at, after_id, limit)
 -- Live invoices newest first, by keyset on (issued_at, id): invoices_live_idx.

@@ -57,32 +57,20 @@ SET total = (SELECT sum(amount) FROM lines)
 WHERE id = :order_id
 RETURNING total;
 
--- name: get_order(id, user_id)^
--- An order with its lines and their books' titles, in one round trip: orders_pkey, then the
--- lines by order_lines_pkey and each book by books_pkey (prices as text: JSON numbers would
--- lose their cents' zeros). Only the customer's own (user_id), or
--- any with user_id null (staff); row-level security is the second wall.
-SELECT o.id, o.user_id, o.status, o.total, o.created_at, o.updated_at,
-       coalesce(
-           (SELECT json_agg(json_build_object(
-                       'line_no', l.line_no, 'book_id', l.book_id, 'title', b.title,
-                       'quantity', l.quantity, 'unit_price', l.unit_price::text)
-                   ORDER BY l.line_no)
-            FROM order_lines AS l
-            JOIN books AS b ON b.id = l.book_id
-            WHERE l.order_id = o.id),
-           '[]'
-       ) AS lines
-FROM orders AS o
-WHERE o.id = :id AND (:user_id::uuid IS NULL OR o.user_id = :user_id::uuid);
+-- name: get_order(caller_id, caller_role, id, user_id)^
+-- An order with its lines and their books' titles, read for the caller in one statement
+-- (prices as text: JSON numbers would lose their cents' zeros). Only the customer's own
+-- (user_id), or any with user_id null (staff); row-level security is the second wall.
+-- read_order (migration 0022): orders_pkey, then order_lines_pkey and books_pkey.
+SELECT id, user_id, status, total, created_at, updated_at, lines
+FROM read_order(:caller_id, :caller_role, :id, :user_id);
 
--- name: list_user_orders(user_id, after_id, limit)
--- A customer's orders newest first, by keyset on id: orders_user_newest_idx.
+-- name: list_user_orders(caller_id, caller_role, user_id, after_id, limit)
+-- A customer's orders newest first, by keyset on id, read for the caller in one statement.
+-- read_orders (migration 0022): orders_user_newest_idx; the page's rows sorted again here.
 SELECT id, user_id, status, total, created_at, updated_at
-FROM orders
-WHERE user_id = :user_id AND id < coalesce(:after_id::uuid, 'ffffffff-ffff-ffff-ffff-ffffffffffff')
-ORDER BY id DESC
-LIMIT :limit;
+FROM read_orders(:caller_id, :caller_role, :user_id, :after_id, :limit)
+ORDER BY id DESC;
 
 -- name: set_order_status(id, user_id, from_statuses, to_status)^
 -- Moves an order (the customer's own, or any with user_id null) to a new status only from the

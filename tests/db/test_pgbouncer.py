@@ -12,6 +12,7 @@ import asyncpg
 import msgspec
 import pytest
 
+from bookshop.accounts import service as accounts
 from bookshop.cli.common import run_with_connection, without_time_limits
 from bookshop.db.pool import Connection, Database, create_pool, needed_limits
 from bookshop.jobs.worker import WorkerOptions, run_worker
@@ -213,3 +214,48 @@ def test_bulk_commands_lift_the_statement_timeout_through_pgbouncer(pooled_setti
 
     settings = without_time_limits(pooled_settings)
     assert run_with_connection(settings, settings.database_url or "", limits) == ("0", "0")
+
+
+@pytest.mark.parametrize("with_limits", [True, False], ids=["transaction-per-read", "one-statement"])
+async def test_private_reads_in_one_statement_never_leave_their_caller_on_a_server_session(
+    pooled_settings: Settings, make_account: AccountFactory, with_limits: bool
+) -> None:
+    """Private reads (migration 0022) of two customers and anonymous reads interleaved on two
+    server sessions: each read sees its own caller's key, and no statement after it any caller.
+    With limits (sessions start with other timeouts) each read runs in a transaction that sets
+    them; without, it is one statement and its own transaction."""
+    settings = pooled_settings
+    if with_limits:
+        settings = msgspec.structs.replace(pooled_settings, statement_timeout_ms=1234)
+    pool = await create_pool(settings, dsn=settings.database_url or "")
+    limits = await needed_limits(pool, settings)
+    assert (limits is not None) == with_limits
+    database = Database(pool, acquire_timeout=5, limits=limits)
+    customers = [Customer((await make_account()).user_id) for _ in range(2)]
+
+    async def reads_of(customer: Customer) -> None:
+        assert customer.user_id is not None
+        for _ in range(15):
+            async with database.connection() as conn:
+                keys = await accounts.list_api_keys(conn, caller=customer, user_id=customer.user_id)
+            assert len(keys) == 1
+
+    async def anonymous_reads() -> None:
+        for _ in range(15):
+            async with database.connection() as conn:
+                row = await conn.fetchrow(
+                    "SELECT current_setting('app.user_id', true) AS user_id, (SELECT count(*) FROM api_keys) AS keys"
+                )
+                await asyncio.sleep(0)
+            assert row["user_id"] in (None, "")
+            assert row["keys"] == 0
+
+    try:
+        await asyncio.gather(*(reads_of(customer) for customer in customers), anonymous_reads(), anonymous_reads())
+        # One customer's read aimed at the other's keys finds none of them.
+        first, second = customers
+        assert second.user_id is not None
+        async with database.connection() as conn:
+            assert await accounts.list_api_keys(conn, caller=first, user_id=second.user_id) == []
+    finally:
+        await pool.close()

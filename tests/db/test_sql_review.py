@@ -135,22 +135,26 @@ async def test_explain_analyze_binds_values_and_rolls_back(cli_env: dict[str, st
 
 async def test_explain_sees_private_rows_only_for_a_caller(cli_env: dict[str, str], conn: asyncpg.Connection) -> None:
     user = await conn.fetchval("INSERT INTO users (email, name) VALUES ('b@example.com', 'B') RETURNING id")
-    await conn.execute("INSERT INTO user_settings (user_id, key, value) VALUES ($1, 'theme', '\"dark\"')", user)
-    args = ("sql", "explain", "accounts.get_settings", f"user_id={user}", "--analyze")
+    key = await conn.fetchval(
+        "INSERT INTO api_keys (user_id, prefix, secret_hash) VALUES ($1, '0123456789ab', $2) RETURNING id",
+        user,
+        bytes(32),
+    )
+    # get_api_key reads a private table on the caller its transaction names (a private read of
+    # migration 0022 names its own caller instead).
+    args = ("sql", "explain", "accounts.get_api_key", f"id={key}", f"user_id={user}", "--analyze")
 
     def rows_found(*extra: str) -> Any:
         explained = run(*args, *extra, env=cli_env)
         assert explained.returncode == 0, explained.stderr
         return explained.stdout
 
-    assert "on user_settings" in rows_found()
-    nobody = rows_found()
-    as_caller = rows_found("--caller", str(user), "--caller-role", "customer")
-    as_owner = rows_found("--as-owner")
-    seq_line = next(line for line in nobody.splitlines() if "user_settings" in line)
-    assert "rows=0" in seq_line
-    assert "rows=1" in next(line for line in as_caller.splitlines() if "user_settings" in line)
-    assert "rows=1" in next(line for line in as_owner.splitlines() if "user_settings" in line)
+    def api_keys_line(plan: str) -> str:
+        return next(line for line in plan.splitlines() if "on api_keys" in line)
+
+    assert "rows=0" in api_keys_line(rows_found())
+    assert "rows=1" in api_keys_line(rows_found("--caller", str(user), "--caller-role", "customer"))
+    assert "rows=1" in api_keys_line(rows_found("--as-owner"))
 
 
 def test_explain_analyze_without_values_is_refused(cli_env: dict[str, str]) -> None:

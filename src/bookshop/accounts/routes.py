@@ -167,8 +167,9 @@ class AccountController(Controller):
 
     @get("/profile", summary="A user's profile.")
     async def get_profile(self, db: Db, caller: CurrentCaller, user_id: FromPath[UUID]) -> Profile:
-        async with db.transaction(caller) as conn:
-            return found(await service.get_profile(conn, user_id=user_id), f"User {user_id} has no profile.")
+        async with db.connection() as conn:
+            profile = await service.get_profile(conn, caller=caller, user_id=user_id)
+        return found(profile, f"User {user_id} has no profile.")
 
     @put(
         "/profile",
@@ -192,8 +193,8 @@ class AccountController(Controller):
 
     @get("/settings", summary="All of a user's settings as one object.")
     async def get_settings(self, db: Db, caller: CurrentCaller, user_id: FromPath[UUID]) -> UserSettings:
-        async with db.transaction(caller) as conn:
-            settings = await service.get_settings(conn, user_id=user_id)
+        async with db.connection() as conn:
+            settings = await service.get_settings(conn, caller=caller, user_id=user_id)
         return UserSettings(settings=found(settings, f"No user {user_id}."))
 
     @put(
@@ -226,8 +227,8 @@ class MeController(Controller):
 
     @get("/api-keys", summary="The caller's API keys, without secrets.")
     async def list_keys(self, db: Db, caller: CurrentCaller) -> list[ApiKey]:
-        async with db.transaction(caller) as conn:
-            return await service.list_api_keys(conn, user_id=caller.user_id)
+        async with db.connection() as conn:
+            return await service.list_api_keys(conn, caller=caller, user_id=caller.user_id)
 
     @post("/api-keys", summary="Issue another API key; the key is shown this once.")
     async def issue_key(

@@ -11,7 +11,7 @@ from bookshop.accounts.emails import email_key
 from bookshop.accounts.key_use import KeyUseRecorder
 from bookshop.accounts.schemas import ApiKey, Caller, IssuedApiKey, Profile, Role, Setting, User, UserUpdate
 from bookshop.db.params import update_params
-from bookshop.db.pool import Connection
+from bookshop.db.pool import Actor, Connection
 from bookshop.db.queries import queries
 from bookshop.db.rows import upserted
 from bookshop.http.pagination import Page, PageParams
@@ -107,8 +107,9 @@ async def deactivate_inactive_users(conn: Connection, *, days: int) -> int:
     return count
 
 
-async def get_profile(conn: Connection, *, user_id: UUID) -> Profile | None:
-    row = await q.get_profile(conn, user_id=user_id)
+async def get_profile(conn: Connection, *, caller: Actor, user_id: UUID) -> Profile | None:
+    """The profile, read for `caller` in one statement (no transaction needed)."""
+    row = await q.get_profile(conn, caller_id=caller.user_id, caller_role=caller.role, user_id=user_id)
     return None if row is None else Profile(**row)
 
 
@@ -124,9 +125,10 @@ async def delete_profile(conn: Connection, *, user_id: UUID) -> bool:
     return await q.delete_profile(conn, user_id=user_id) is not None
 
 
-async def get_settings(conn: Connection, *, user_id: UUID) -> dict[str, Any] | None:
-    """All settings as key → value; None when the user does not exist."""
-    row = await q.get_settings(conn, user_id=user_id)
+async def get_settings(conn: Connection, *, caller: Actor, user_id: UUID) -> dict[str, Any] | None:
+    """All settings as key → value, read for `caller` in one statement (no transaction
+    needed); None when the user does not exist."""
+    row = await q.get_settings(conn, caller_id=caller.user_id, caller_role=caller.role, user_id=user_id)
     return None if row is None else dict(row["settings"])
 
 
@@ -147,8 +149,10 @@ async def issue_api_key(conn: Connection, *, user_id: UUID, name: str, pepper: s
     return IssuedApiKey(key=new_key.token, api_key=ApiKey(**row))
 
 
-async def list_api_keys(conn: Connection, *, user_id: UUID) -> list[ApiKey]:
-    return [ApiKey(**row) async for row in q.list_api_keys(conn, user_id=user_id)]
+async def list_api_keys(conn: Connection, *, caller: Actor, user_id: UUID) -> list[ApiKey]:
+    """The user's keys, read for `caller` in one statement (no transaction needed)."""
+    rows = q.list_api_keys(conn, caller_id=caller.user_id, caller_role=caller.role, user_id=user_id)
+    return [ApiKey(**row) async for row in rows]
 
 
 async def revoke_api_key(conn: Connection, *, user_id: UUID, key_id: UUID) -> ApiKey | None:

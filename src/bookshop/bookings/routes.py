@@ -142,7 +142,7 @@ class VenueController(Controller):
                     horizon_days=request.app.state.settings.booking_horizon_days,
                 )
                 booking_id = found(booked, f"No venue {venue_id}.")
-                booking = await service.get_booking(conn, booking_id=booking_id, owner=caller.user_id)
+                booking = await service.get_booking(conn, caller=caller, booking_id=booking_id, owner=caller.user_id)
         except service.BookingRefused as refused:
             raise ProblemError(
                 422,
@@ -193,8 +193,8 @@ class BookingController(Controller):
 
     @get("/{booking_id:uuid}", summary="A booking with its venue (yours; staff: any).")
     async def get_booking(self, db: Db, caller: CurrentCaller, booking_id: FromPath[UUID]) -> BookingWithVenue:
-        async with db.transaction(caller) as conn:
-            booking = await service.get_booking(conn, booking_id=booking_id, owner=rows_of(caller))
+        async with db.connection() as conn:
+            booking = await service.get_booking(conn, caller=caller, booking_id=booking_id, owner=rows_of(caller))
         return found(booking, f"No booking {booking_id}.")
 
     @post("/{booking_id:uuid}/confirm", status_code=200, summary="Confirm a pending booking (staff).")
@@ -229,7 +229,7 @@ class BookingController(Controller):
                     "booking-state-conflict",
                     detail=f"Booking {booking_id} is {refused}: only a {allowed} booking can become {to}.",
                 )
-            booking = await service.get_booking(conn, booking_id=booking_id, owner=owner)
+            booking = await service.get_booking(conn, caller=caller, booking_id=booking_id, owner=owner)
         assert booking is not None  # changed in this transaction
         return booking
 
@@ -246,9 +246,9 @@ class MyBookingController(Controller):
     async def list_my_bookings(
         self, db: Db, caller: CurrentCaller, keyset: NamedDependency[KeysetParams[tuple[datetime, UUID]]]
     ) -> KeysetPage[BookingWithVenue]:
-        async with db.transaction(caller) as conn:
+        async with db.connection() as conn:
             bookings = await service.list_user_bookings(
-                conn, user_id=caller.user_id, after=keyset.after, limit=keyset.limit
+                conn, caller=caller, user_id=caller.user_id, after=keyset.after, limit=keyset.limit
             )
         return keyset.page(bookings)
 

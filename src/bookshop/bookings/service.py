@@ -21,7 +21,7 @@ from bookshop.bookings.schemas import (
     coordinate,
 )
 from bookshop.db.params import update_params
-from bookshop.db.pool import Connection
+from bookshop.db.pool import Actor, Connection
 from bookshop.db.queries import queries
 from bookshop.jobs import service as jobs
 from bookshop.ops.service import record_event
@@ -129,17 +129,29 @@ async def book_venue(
     return booking_id
 
 
-async def get_booking(conn: Connection, *, booking_id: UUID, owner: UUID | None) -> BookingWithVenue | None:
-    """A booking with its venue; None when it is not there or not `owner`'s (None: anyone's)."""
-    row = await q.get_booking(conn, id=booking_id, user_id=owner)
+async def get_booking(
+    conn: Connection, *, caller: Actor, booking_id: UUID, owner: UUID | None
+) -> BookingWithVenue | None:
+    """A booking with its venue, read for `caller` in one statement (no transaction needed);
+    None when it is not there or not `owner`'s (None: anyone's)."""
+    row = await q.get_booking(conn, caller_id=caller.user_id, caller_role=caller.role, id=booking_id, user_id=owner)
     return None if row is None else msgspec.convert(dict(row), BookingWithVenue)
 
 
 async def list_user_bookings(
-    conn: Connection, *, user_id: UUID, after: tuple[datetime, UUID] | None, limit: int
+    conn: Connection, *, caller: Actor, user_id: UUID, after: tuple[datetime, UUID] | None, limit: int
 ) -> list[BookingWithVenue]:
+    """A page of the user's bookings, read for `caller` in one statement (no transaction needed)."""
     after_starts_at, after_id = after if after is not None else (None, None)
-    rows = q.list_user_bookings(conn, user_id=user_id, after_starts_at=after_starts_at, after_id=after_id, limit=limit)
+    rows = q.list_user_bookings(
+        conn,
+        caller_id=caller.user_id,
+        caller_role=caller.role,
+        user_id=user_id,
+        after_starts_at=after_starts_at,
+        after_id=after_id,
+        limit=limit,
+    )
     return [msgspec.convert(dict(row), BookingWithVenue) async for row in rows]
 
 

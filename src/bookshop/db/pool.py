@@ -180,13 +180,19 @@ class Actor(Protocol):
 
 
 async def act_as(conn: Connection, *, user_id: UUID | None, role: str) -> None:
-    """Names the caller for the rest of the current transaction; row-level security reads it.
-    Outside a transaction it would last one statement, so call it inside one."""
-    await queries.auth.set_caller(conn, user_id=None if user_id is None else str(user_id), role=role)
+    """Names the caller for the rest of the current transaction, before its writes; row-level
+    security reads it. Outside a transaction it would last one statement, so call it inside one.
+    A private read needs no transaction: its named query names the caller itself, in the same
+    statement (migration 0022)."""
+    await queries.auth.set_caller(conn, user_id=user_id, role=role)
 
 
 class Database:
     """The pool as request handlers use it: a connection to read, a transaction to write.
+
+    A private read is one statement on `connection()`: its named query calls a function of
+    migration 0022 that names the caller before it reads, and outside a transaction the caller
+    ends with that statement. Writes to private tables use `transaction(caller)`.
 
     A handler holds a connection only while its statements run, not while the response is
     encoded or sent, and `async with` returns it on every path, errors included.
@@ -255,7 +261,7 @@ class Database:
     async def transaction(self, caller: Actor | None = None) -> AsyncIterator[Connection]:
         """A pooled connection inside one transaction: it commits when the block ends, and
         rolls back if the block raises. Given a caller, the transaction first acts for them, so
-        the row-level security policies on private tables apply (reads of them included)."""
+        the row-level security policies on private tables apply to its writes and reads."""
         async with self.pool.acquire(timeout=self.acquire_timeout) as conn, limited_transaction(conn, self.limits):
             if caller is not None:
                 await act_as(conn, user_id=caller.user_id, role=caller.role)

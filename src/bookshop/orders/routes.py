@@ -52,8 +52,8 @@ def _refused_change(order_id: UUID, status: OrderStatus, action: str) -> Problem
     return ProblemError(409, "order-state-conflict", detail=f"Order {order_id} is {status}: it cannot be {action}.")
 
 
-async def _order_after(conn: Connection, order_id: UUID) -> Order:
-    order = await service.get_order(conn, order_id=order_id, owner=None)
+async def _order_after(conn: Connection, caller: Caller, order_id: UUID) -> Order:
+    order = await service.get_order(conn, caller=caller, order_id=order_id, owner=None)
     assert order is not None  # the caller just changed it, in this transaction
     return order
 
@@ -77,7 +77,7 @@ class OrderController(Controller):
                 order_id, placed = await service.place_order(
                     conn, user_id=caller.user_id, idempotency_key=idempotency_key, lines=data.lines
                 )
-                order = await _order_after(conn, order_id)
+                order = await _order_after(conn, caller, order_id)
         except service.IdempotencyKeyReused:
             raise ProblemError(
                 422,
@@ -114,8 +114,8 @@ class OrderController(Controller):
 
     @get("/{order_id:uuid}", summary="An order with its lines (yours; staff: any).")
     async def get_order(self, db: Db, caller: CurrentCaller, order_id: FromPath[UUID]) -> Order:
-        async with db.transaction(caller) as conn:
-            order = await service.get_order(conn, order_id=order_id, owner=rows_of(caller))
+        async with db.connection() as conn:
+            order = await service.get_order(conn, caller=caller, order_id=order_id, owner=rows_of(caller))
         return found(order, f"No order {order_id}.")
 
     @post("/{order_id:uuid}/cancel", status_code=200, summary="Cancel a pending or paid order; restocks it.")
@@ -129,7 +129,7 @@ class OrderController(Controller):
                 raise NotFoundException(detail=f"No order {order_id}.") from None
             if refused is not None:
                 raise _refused_change(order_id, refused, "cancelled")
-            return await _order_after(conn, order_id)
+            return await _order_after(conn, caller, order_id)
 
     @post("/{order_id:uuid}/pay", status_code=200, summary="Mark a pending order paid (staff).")
     async def pay_order(self, db: Db, staff: Staff, order_id: FromPath[UUID]) -> Order:
@@ -151,7 +151,7 @@ class OrderController(Controller):
                 raise NotFoundException(detail=f"No order {order_id}.") from None
             if refused is not None:
                 raise _refused_change(order_id, refused, f"marked {to}")
-            return await _order_after(conn, order_id)
+            return await _order_after(conn, staff, order_id)
 
     @get(
         "/{order_id:uuid}/invoice",
@@ -161,9 +161,9 @@ class OrderController(Controller):
     async def get_order_invoice(
         self, db: Db, caller: CurrentCaller, with_voided: NamedDependency[bool], order_id: FromPath[UUID]
     ) -> Invoice:
-        async with db.transaction(caller) as conn:
+        async with db.connection() as conn:
             invoice = await service.get_order_invoice(
-                conn, order_id=order_id, owner=rows_of(caller), include_voided=with_voided
+                conn, caller=caller, order_id=order_id, owner=rows_of(caller), include_voided=with_voided
             )
         return found(invoice, f"Order {order_id} has no invoice (yet, or it was voided).")
 
@@ -176,9 +176,9 @@ class MyOrderController(Controller):
     async def list_my_orders(
         self, db: Db, caller: CurrentCaller, keyset: NamedDependency[KeysetParams[UUID]]
     ) -> KeysetPage[OrderSummary]:
-        async with db.transaction(caller) as conn:
+        async with db.connection() as conn:
             orders = await service.list_user_orders(
-                conn, user_id=caller.user_id, after=keyset.after, limit=keyset.limit
+                conn, caller=caller, user_id=caller.user_id, after=keyset.after, limit=keyset.limit
             )
         return keyset.page(orders)
 
@@ -203,9 +203,9 @@ class InvoiceController(Controller):
     async def get_invoice(
         self, db: Db, caller: CurrentCaller, with_voided: NamedDependency[bool], invoice_id: FromPath[UUID]
     ) -> Invoice:
-        async with db.transaction(caller) as conn:
+        async with db.connection() as conn:
             invoice = await service.get_invoice(
-                conn, invoice_id=invoice_id, owner=rows_of(caller), include_voided=with_voided
+                conn, caller=caller, invoice_id=invoice_id, owner=rows_of(caller), include_voided=with_voided
             )
         return found(invoice, f"No invoice {invoice_id}.")
 

@@ -7,7 +7,7 @@ from uuid import UUID
 
 import msgspec
 
-from bookshop.db.pool import Connection
+from bookshop.db.pool import Actor, Connection
 from bookshop.db.queries import queries
 from bookshop.jobs import service as jobs
 from bookshop.ops.service import record_event
@@ -82,15 +82,20 @@ async def place_order(
     return order_id, True
 
 
-async def get_order(conn: Connection, *, order_id: UUID, owner: UUID | None) -> Order | None:
-    """An order with its lines and their titles, in one round trip; None when it is not
-    there or not `owner`'s (None: anyone's, for staff)."""
-    row = await q.get_order(conn, id=order_id, user_id=owner)
+async def get_order(conn: Connection, *, caller: Actor, order_id: UUID, owner: UUID | None) -> Order | None:
+    """An order with its lines and their titles, read for `caller` in one statement (no
+    transaction needed); None when it is not there or not `owner`'s (None: anyone's, for staff)."""
+    row = await q.get_order(conn, caller_id=caller.user_id, caller_role=caller.role, id=order_id, user_id=owner)
     return None if row is None else msgspec.convert(dict(row), Order)
 
 
-async def list_user_orders(conn: Connection, *, user_id: UUID, after: UUID | None, limit: int) -> list[OrderSummary]:
-    rows = q.list_user_orders(conn, user_id=user_id, after_id=after, limit=limit)
+async def list_user_orders(
+    conn: Connection, *, caller: Actor, user_id: UUID, after: UUID | None, limit: int
+) -> list[OrderSummary]:
+    """A page of the user's orders, read for `caller` in one statement (no transaction needed)."""
+    rows = q.list_user_orders(
+        conn, caller_id=caller.user_id, caller_role=caller.role, user_id=user_id, after_id=after, limit=limit
+    )
     return [OrderSummary(**row) async for row in rows]
 
 
@@ -131,22 +136,36 @@ async def cancel_order(conn: Connection, *, order_id: UUID, owner: UUID | None, 
 async def issue_invoice(conn: Connection, *, order_id: UUID) -> Invoice | None:
     """Issues the order's invoice unless it has one or was cancelled; None when nothing was issued."""
     row = await q.issue_invoice(conn, order_id=order_id)
-    if row is None:
-        return None
-    return await get_invoice(conn, invoice_id=row["id"], owner=None, include_voided=False)
+    return None if row is None else Invoice(**row)
 
 
 async def get_invoice(
-    conn: Connection, *, invoice_id: UUID, owner: UUID | None, include_voided: bool
+    conn: Connection, *, caller: Actor, invoice_id: UUID, owner: UUID | None, include_voided: bool
 ) -> Invoice | None:
-    row = await q.get_invoice(conn, id=invoice_id, user_id=owner, include_voided=include_voided)
+    """One invoice, read for `caller` in one statement (no transaction needed)."""
+    row = await q.get_invoice(
+        conn,
+        caller_id=caller.user_id,
+        caller_role=caller.role,
+        id=invoice_id,
+        user_id=owner,
+        include_voided=include_voided,
+    )
     return None if row is None else Invoice(**row)
 
 
 async def get_order_invoice(
-    conn: Connection, *, order_id: UUID, owner: UUID | None, include_voided: bool
+    conn: Connection, *, caller: Actor, order_id: UUID, owner: UUID | None, include_voided: bool
 ) -> Invoice | None:
-    row = await q.get_order_invoice(conn, order_id=order_id, user_id=owner, include_voided=include_voided)
+    """An order's invoice, read for `caller` in one statement (no transaction needed)."""
+    row = await q.get_order_invoice(
+        conn,
+        caller_id=caller.user_id,
+        caller_role=caller.role,
+        order_id=order_id,
+        user_id=owner,
+        include_voided=include_voided,
+    )
     return None if row is None else Invoice(**row)
 
 
