@@ -82,14 +82,17 @@ SET deleted_at = NULL
 WHERE id = :id
 RETURNING id, email, name, role, is_active, preferences, last_login_at, created_at, updated_at;
 
--- name: list_users(is_active, q, prefers, limit, offset)
+-- name: list_users(is_active, q, prefers, limit, offset, exact_limit)
 -- One page of live users, newest first (UUIDv7 ids sort by creation), and the total that match.
--- The CTE is inlined into both uses, so the count and the page are each planned on their own:
+-- The CTE is inlined into each use, so the count and the page are each planned on their own:
 -- users_pkey walks the page, users_search_trgm_idx serves q, users_preferences_idx serves prefers.
 -- Always one row at least: past the last page the user columns are NULL and total still counts.
--- plan: seq-scan ok on users, the total counts every live user that matches, so with no filter it
--- reads them all (offset pages with a total, for staff); a generic plan cannot tell which optional
--- filter is set, and the custom plans of the first executions use the trigram and GIN indexes.
+-- The total is exact up to :exact_limit matches (the count stops there). Above it, total_exact is
+-- false and the total is estimated from a 1% sample of the table's pages (TABLESAMPLE SYSTEM,
+-- the same filters), scaled up; never below what was counted.
+-- plan: seq-scan ok on users, a generic plan cannot tell which optional filter is set; the count
+-- stops after :exact_limit matches and the sample reads 1% of the pages; the custom plans of the
+-- first executions use the trigram and GIN indexes.
 WITH matching AS NOT MATERIALIZED (
     SELECT id, email, name, role, is_active, preferences, last_login_at, created_at, updated_at
     FROM users
@@ -98,8 +101,21 @@ WITH matching AS NOT MATERIALIZED (
       AND (:q::text IS NULL OR (name || ' ' || email) ILIKE like_contains(:q::text))
       AND (:prefers::jsonb IS NULL OR preferences @> :prefers::jsonb)
 )
-SELECT page.*, counted.total
-FROM (SELECT count(*) AS total FROM matching) AS counted
+SELECT page.*, counted.total, counted.total_exact
+FROM (
+    SELECT CASE WHEN capped.n <= :exact_limit::bigint THEN capped.n
+                ELSE greatest(capped.n, (
+                    -- The filters of `matching` again: a CTE cannot be read through TABLESAMPLE.
+                    SELECT (count(*) * 100)::bigint
+                    FROM users TABLESAMPLE SYSTEM (1)
+                    WHERE deleted_at IS NULL
+                      AND (:is_active::boolean IS NULL OR is_active = :is_active::boolean)
+                      AND (:q::text IS NULL OR (name || ' ' || email) ILIKE like_contains(:q::text))
+                      AND (:prefers::jsonb IS NULL OR preferences @> :prefers::jsonb)))
+           END AS total,
+           capped.n <= :exact_limit::bigint AS total_exact
+    FROM (SELECT count(*) AS n FROM (SELECT FROM matching LIMIT :exact_limit::bigint + 1) AS first_ones) AS capped
+) AS counted
 LEFT JOIN LATERAL (
     SELECT * FROM matching ORDER BY id DESC LIMIT :limit OFFSET :offset
 ) AS page ON true

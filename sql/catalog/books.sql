@@ -78,11 +78,14 @@ WHERE b.is_published AND b.deleted_at IS NULL
 ORDER BY b.published_at DESC, b.id DESC
 LIMIT :limit;
 
--- name: list_books_page(limit, offset)
--- A numbered page of the public listing with the total: OFFSET walks and discards every row
+-- name: list_books_page(limit, offset, exact_limit)
+-- A numbered page of the public listing with its total: OFFSET walks and discards every row
 -- before the page on books_public_listing_idx, so deep pages cost more; use the keyset listing.
 -- Each page row's author is one authors_pkey probe (a scalar subquery), never a join of all authors.
--- The total counts every live published book: an index-only scan of books_public_listing_idx.
+-- The total is counted exactly up to :exact_limit books (an index-only scan of at most that many
+-- entries of books_public_listing_idx). Above it, total_exact is false and the total is the
+-- number of entries of that partial index, which holds exactly the live published books, as of
+-- the last VACUUM or ANALYZE of books (pg_class.reltuples; never below what was counted).
 WITH listed AS NOT MATERIALIZED (
     SELECT id, slug, title, subtitle, author_id, price, published_at
     FROM books
@@ -91,8 +94,15 @@ WITH listed AS NOT MATERIALIZED (
 SELECT page.id, page.slug, page.title, page.subtitle, page.price, page.published_at,
        (SELECT json_build_object('id', a.id, 'name', a.name) FROM authors AS a WHERE a.id = page.author_id)
            AS author,
-       counted.total
-FROM (SELECT count(*) AS total FROM listed) AS counted
+       counted.total, counted.total_exact
+FROM (
+    SELECT CASE WHEN capped.n <= :exact_limit::bigint THEN capped.n
+                ELSE greatest(capped.n, (SELECT reltuples::bigint FROM pg_class
+                                         WHERE oid = 'books_public_listing_idx'::regclass))
+           END AS total,
+           capped.n <= :exact_limit::bigint AS total_exact
+    FROM (SELECT count(*) AS n FROM (SELECT FROM listed LIMIT :exact_limit::bigint + 1) AS first_ones) AS capped
+) AS counted
 LEFT JOIN LATERAL (
     SELECT * FROM listed ORDER BY published_at DESC, id DESC LIMIT :limit OFFSET :offset
 ) AS page ON true

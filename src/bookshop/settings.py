@@ -52,6 +52,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, rename="upper"):
     max_body_bytes: Annotated[int, msgspec.Meta(ge=1024)] = 1_048_576
     body_timeout_seconds: Annotated[float, msgspec.Meta(gt=0)] = 30.0  # for a request's whole body
     retry_after_seconds: Annotated[int, msgspec.Meta(ge=1)] = 2
+    # Numbered pages count their total exactly up to this many rows, and estimate above it.
+    exact_total_limit: Annotated[int, msgspec.Meta(ge=1)] = 10_000
     rate_limit_per_minute: Annotated[int, msgspec.Meta(ge=0)] = 600
     # Where the rate limit counts: "memory" (each process its own budgets) or a redis:// URL
     # that every worker and host shares (http/rate_limit.py).

@@ -9,7 +9,7 @@ import asyncpg
 import pytest
 
 from tests.support.accounts import Account, AccountFactory
-from tests.support.clients import Client
+from tests.support.clients import Client, ClientFactory
 from tests.support.problems import assert_problem
 from tests.support.waiting import wait_until
 
@@ -171,9 +171,30 @@ async def test_list_pages_newest_first_with_totals(
     last = (await client.get("/users?per_page=2&page=3", headers=staff.headers)).json()
     assert [item["id"] for item in last["items"]] == [str(created[0].user_id), str(staff.user_id)]
     beyond = (await client.get("/users?per_page=2&page=9", headers=staff.headers)).json()
-    assert (beyond["items"], beyond["total"]) == ([], 6)
+    assert (beyond["items"], beyond["total"], beyond["total_exact"]) == ([], 6, True)
     await client.delete(f"/users/{created[0].user_id}", headers=staff.headers)
     assert (await client.get("/users", headers=staff.headers)).json()["total"] == 5
+
+
+async def test_user_totals_above_the_exact_limit_are_labelled_estimates(
+    make_client: ClientFactory, staff: Account, make_account: AccountFactory, conn: asyncpg.Connection
+) -> None:
+    # Enough users that a 1% sample of the table's pages holds some of them.
+    await conn.execute(
+        "INSERT INTO users (email, name) SELECT 'many' || n || '@example.com', 'Many ' || n"
+        " FROM generate_series(1, 30000) AS n"
+    )
+    for n in range(3):
+        await make_account(email=f"few{n}@example.com")
+    await conn.execute("ANALYZE users")
+    async with make_client(exact_total_limit=100) as client:
+        every = (await client.get("/users", params={"per_page": 5}, headers=staff.headers)).json()
+        assert every["total_exact"] is False
+        assert 30_004 * 0.5 < every["total"] < 30_004 * 2  # an estimate from a 1% sample of pages
+        assert every["pages"] == -(-every["total"] // 5)
+        assert [item["email"] for item in every["items"]][:3] == [f"few{n}@example.com" for n in (2, 1, 0)]
+        few = (await client.get("/users", params={"q": "few"}, headers=staff.headers)).json()
+        assert (few["total"], few["total_exact"]) == (3, True)  # a filter below the limit is counted
 
 
 async def test_list_filters_by_activity_text_and_preferences(

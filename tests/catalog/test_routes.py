@@ -282,9 +282,36 @@ async def test_numbered_pages_have_a_total(client: Client, staff: Account) -> No
         await add_book(client, staff, author_id, f"p-{n}", published_at=(EPOCH + timedelta(days=n)).isoformat())
     page = (await client.get("/books", params={"page": 2, "per_page": 2})).json()
     assert (page["total"], page["pages"], [i["slug"] for i in page["items"]]) == (5, 3, ["p-2", "p-1"])
+    assert page["total_exact"] is True
     assert (await client.get("/books", params={"page": 9, "per_page": 2})).json()["items"] == []
     assert_problem(await client.get("/books", params={"page": 0}), 400, field="page")
     assert_problem(await client.get("/books", params={"limit": 101}), 400, field="limit")
+
+
+async def test_numbered_totals_above_the_exact_limit_are_labelled_estimates(
+    make_client: ClientFactory, staff: Account, conn: asyncpg.Connection
+) -> None:
+    async with make_client(exact_total_limit=3) as client:
+        author_id = await add_author(client, staff)
+        for n in range(4):
+            await add_book(client, staff, author_id, f"e-{n}", published_at=(EPOCH + timedelta(days=n)).isoformat())
+        await add_book(client, staff, author_id, "e-draft", is_published=False)
+        # Before statistics, the estimate is at least what was counted: more than the limit.
+        first = (await client.get("/books", params={"page": 1, "per_page": 2})).json()
+        assert (first["total_exact"], first["total"], first["pages"]) == (False, 4, 2)
+        assert [i["slug"] for i in first["items"]] == ["e-3", "e-2"]
+        for n in range(4, 9):
+            await add_book(client, staff, author_id, f"e-{n}", published_at=(EPOCH + timedelta(days=n)).isoformat())
+        await conn.execute("ANALYZE books")  # what autovacuum does as a table grows
+        estimated = (await client.get("/books", params={"page": 5, "per_page": 2})).json()
+        assert (estimated["total_exact"], estimated["total"], estimated["pages"]) == (False, 9, 5)  # not the draft
+        assert [i["slug"] for i in estimated["items"]] == ["e-0"]
+        beyond = (await client.get("/books", params={"page": 9, "per_page": 2})).json()
+        assert (beyond["items"], beyond["total"], beyond["total_exact"]) == ([], 9, False)
+    # With the default limit the same listing is counted.
+    async with make_client() as client:
+        exact = (await client.get("/books", params={"page": 1})).json()
+        assert (exact["total"], exact["total_exact"]) == (9, True)
 
 
 # Tags

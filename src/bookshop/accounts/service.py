@@ -93,13 +93,23 @@ async def list_users(
     rows = [
         row
         async for row in q.list_users(
-            conn, is_active=is_active, q=q_text, prefers=prefers, limit=params.per_page, offset=params.offset
+            conn,
+            is_active=is_active,
+            q=q_text,
+            prefers=prefers,
+            limit=params.per_page,
+            offset=params.offset,
+            exact_limit=params.exact_total_limit,
         )
     ]
     # The query always returns a row carrying the total; past the last page its user is NULL.
-    total: int = rows[0]["total"]
-    items = [User(**{k: v for k, v in row.items() if k != "total"}) for row in rows if row["id"] is not None]
-    return Page.of(items, params=params, total=total)
+    counted = rows[0]
+    items = [
+        User(**{k: v for k, v in row.items() if k not in ("total", "total_exact")})
+        for row in rows
+        if row["id"] is not None
+    ]
+    return Page.of(items, params=params, total=counted["total"], total_exact=counted["total_exact"])
 
 
 async def deactivate_inactive_users(conn: Connection, *, days: int) -> int:

@@ -156,10 +156,17 @@ async def list_books(conn: Connection, *, after: tuple[datetime, UUID] | None, l
 
 
 async def list_books_page(conn: Connection, *, params: PageParams) -> Page[BookItem]:
-    rows = [row async for row in q.list_books_page(conn, limit=params.per_page, offset=params.offset)]
-    total: int = rows[0]["total"]
-    listed = [{k: v for k, v in row.items() if k != "total"} for row in rows if row["id"] is not None]
-    return Page.of(_items(listed), params=params, total=total)
+    rows = [
+        row
+        async for row in q.list_books_page(
+            conn, limit=params.per_page, offset=params.offset, exact_limit=params.exact_total_limit
+        )
+    ]
+    counted = rows[0]  # always there, with the total; past the last page its book is NULL
+    listed = [
+        {k: v for k, v in row.items() if k not in ("total", "total_exact")} for row in rows if row["id"] is not None
+    ]
+    return Page.of(_items(listed), params=params, total=counted["total"], total_exact=counted["total_exact"])
 
 
 async def list_author_books(conn: Connection, *, author_id: UUID, limit: int) -> list[BookItem]:

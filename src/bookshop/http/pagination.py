@@ -52,6 +52,7 @@ PerPage = Annotated[int, QueryParameter(ge=1, le=MAX_PER_PAGE, description="Item
 class PageParams(msgspec.Struct, frozen=True):
     page: int
     per_page: int
+    exact_total_limit: int  # the total is counted exactly up to this many rows (EXACT_TOTAL_LIMIT)
 
     @property
     def offset(self) -> int:
@@ -59,30 +60,43 @@ class PageParams(msgspec.Struct, frozen=True):
 
 
 class Page(msgspec.Struct, Generic[T]):
-    """A numbered page with the total of the whole listing."""
+    """A numbered page with the total of the whole listing: exact (`total_exact`) up to the
+    service's EXACT_TOTAL_LIMIT rows, an estimate above it ("page 3 of about 48,000"), since an
+    exact count would read every row on every request. `pages` follows from `total`."""
 
     items: list[T]
     page: int
     per_page: int
     total: int
+    total_exact: bool
     pages: int
 
     @classmethod
-    def of(cls, items: list[T], *, params: PageParams, total: int) -> "Page[T]":
+    def of(cls, items: list[T], *, params: PageParams, total: int, total_exact: bool) -> "Page[T]":
         pages = -(-total // params.per_page)
-        return cls(items=items, page=params.page, per_page=params.per_page, total=total, pages=pages)
+        return cls(
+            items=items, page=params.page, per_page=params.per_page, total=total, total_exact=total_exact, pages=pages
+        )
 
 
-def provide_page_params(page: PageNumber = 1, per_page: PerPage = 20) -> PageParams:
-    return PageParams(page=page, per_page=per_page)
+def _exact_total_limit(request: Request[Any, Any, Any]) -> int:
+    limit: int = request.app.state.settings.exact_total_limit
+    return limit
+
+
+def provide_page_params(request: Request[Any, Any, Any], page: PageNumber = 1, per_page: PerPage = 20) -> PageParams:
+    return PageParams(page=page, per_page=per_page, exact_total_limit=_exact_total_limit(request))
 
 
 def provide_optional_page_params(
+    request: Request[Any, Any, Any],
     page: Annotated[int | None, QueryParameter(ge=1, le=MAX_PAGE, description="Numbered page, from 1.")] = None,
     per_page: PerPage = 20,
 ) -> PageParams | None:
     """For a listing that is keyset by default and numbered when `page` is given."""
-    return None if page is None else PageParams(page=page, per_page=per_page)
+    if page is None:
+        return None
+    return PageParams(page=page, per_page=per_page, exact_total_limit=_exact_total_limit(request))
 
 
 class KeysetPage(msgspec.Struct, Generic[T]):
