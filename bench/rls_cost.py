@@ -9,7 +9,7 @@ The same read of a user's settings, for the same random users, four ways:
   the query under the user_settings policy, COMMIT.
 - C, transaction only: B's transaction and set_config on the owner's pool, so no policy
   applies. B - C is the policy's evaluation, C - A the extra round trips.
-- D, RLS as served since migration 0022: the application role, `database.connection()` and
+- D, RLS as served since migration 0021: the application role, `database.connection()` and
   the named query get_settings, whose function read_settings names the caller in a statement
   of its own and then reads: one statement, one round trip, no transaction.
 
@@ -106,7 +106,7 @@ class Customer:
     role: str = "customer"
 
 
-# The read itself, as get_settings ran it before migration 0022 and as read_settings runs it
+# The read itself, as get_settings ran it before migration 0021 and as read_settings runs it
 # after naming the caller: the baseline A and the transaction variants B and C run this text.
 PLAIN_GET_SETTINGS = """
 SELECT coalesce(jsonb_object_agg(s.key, s.value) FILTER (WHERE s.key IS NOT NULL), '{}') AS settings
@@ -125,7 +125,7 @@ async def read_plain(database: Database, user_id: uuid.UUID) -> Any:
 
 async def read_as_caller(database: Database, user_id: uuid.UUID) -> Any:
     """B and C: a transaction acting for the user (BEGIN, set_caller, the read, COMMIT), as the
-    service read a private table before migration 0022."""
+    service read a private table before migration 0021."""
     async with database.transaction(Customer(user_id)) as conn:
         return await conn.fetchrow(PLAIN_GET_SETTINGS, user_id)
 
@@ -153,7 +153,7 @@ class Variant:
 
 VARIANTS = (
     Variant("A", "no RLS: owner role, connection(), no transaction", "owner", read_plain),
-    Variant("B", "RLS in a transaction (before 0022): app role, transaction(caller)", "app", read_as_caller),
+    Variant("B", "RLS in a transaction (before 0021): app role, transaction(caller)", "app", read_as_caller),
     Variant("C", "transaction only: owner role, transaction(caller)", "owner", read_as_caller),
     Variant("D", "RLS as served: app role, connection(), get_settings (one statement)", "app", read_in_one_statement),
 )
@@ -479,7 +479,7 @@ def table(report: Report) -> str:
             f"| {variant.microseconds_per_request:.1f} |"
         )
     for label, r in (
-        ("B/A (RLS in a transaction, before 0022)", report.ratio_b_over_a),
+        ("B/A (RLS in a transaction, before 0021)", report.ratio_b_over_a),
         ("C/A (the transaction and set_config)", report.ratio_c_over_a),
         ("D/A (what RLS costs as served, one statement)", report.ratio_d_over_a),
         ("B/C (the policy alone)", report.ratio_b_over_c),

@@ -28,7 +28,7 @@ WHERE users.id = touched.user_id;
 
 -- name: list_api_keys(caller_id, caller_role, user_id)
 -- A user's keys, newest first, without their hashes, read for the caller in one statement.
--- read_api_keys (migration 0022): api_keys_user_id_idx; a user's few keys sorted here.
+-- read_api_keys (migration 0021): api_keys_user_id_idx; a user's few keys sorted here.
 SELECT id, prefix, name, last_used_at, revoked_at, created_at
 FROM read_api_keys(:caller_id, :caller_role, :user_id)
 ORDER BY id DESC;

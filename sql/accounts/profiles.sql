@@ -2,7 +2,7 @@
 
 -- name: get_profile(caller_id, caller_role, user_id)^
 -- The profile of a live user, read for the caller in one statement. read_profile (migration
--- 0022): user_profiles_pkey, then users_pkey.
+-- 0021): user_profiles_pkey, then users_pkey.
 SELECT user_id, bio, location, website, created_at, updated_at
 FROM read_profile(:caller_id, :caller_role, :user_id);
 

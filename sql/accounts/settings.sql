@@ -2,7 +2,7 @@
 
 -- name: get_settings(caller_id, caller_role, user_id)^
 -- All settings of a live user as one JSON object, read for the caller in one statement; no
--- row when the user does not exist. read_settings (migration 0022): users_pkey, then
+-- row when the user does not exist. read_settings (migration 0021): users_pkey, then
 -- user_settings_pkey.
 SELECT settings FROM read_settings(:caller_id, :caller_role, :user_id) AS settings;
 

@@ -40,13 +40,13 @@ FROM judged;
 -- name: get_booking(caller_id, caller_role, id, user_id)^
 -- A booking with its venue, read for the caller in one statement. Only the customer's own
 -- (user_id), or any with user_id null (staff); row-level security is the second wall.
--- read_booking (migration 0022): bookings_pkey, then venues_pkey.
+-- read_booking (migration 0021): bookings_pkey, then venues_pkey.
 SELECT id, user_id, starts_at, ends_at, amount, status, created_at, updated_at, venue
 FROM read_booking(:caller_id, :caller_role, :id, :user_id);
 
 -- name: list_user_bookings(caller_id, caller_role, user_id, after_starts_at, after_id, limit)
 -- A customer's bookings with their venues, latest start first, by keyset on (start, id), read
--- for the caller in one statement. read_bookings (migration 0022): bookings_user_starts_idx,
+-- for the caller in one statement. read_bookings (migration 0021): bookings_user_starts_idx,
 -- then venues_pkey per row of the page; the page's rows sorted again here.
 SELECT id, user_id, starts_at, ends_at, amount, status, created_at, updated_at, venue
 FROM read_bookings(:caller_id, :caller_role, :user_id, :after_starts_at, :after_id, :limit)

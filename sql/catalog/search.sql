@@ -34,6 +34,67 @@ JOIN authors AS a ON a.id = b.author_id
 CROSS JOIN query
 ORDER BY hits.rank DESC, hits.id DESC;
 
+-- name: count_search_matches(q, tag, author_id, min_price, max_price, limit)$
+-- How many live published books match, counted up to :limit (the service asks for one more than
+-- SEARCH_RANK_LIMIT, to tell a broad query from a narrow one): books_search_idx finds them, the
+-- count stops at :limit. The filters are search_books' own.
+SELECT count(*)
+FROM (
+    SELECT
+    FROM books AS b, websearch_to_tsquery('english', :q::text) AS tsq
+    WHERE b.search @@ tsq
+      AND b.is_published AND b.deleted_at IS NULL
+      AND (:tag::text IS NULL OR EXISTS (
+              SELECT 1 FROM book_tags AS bt JOIN tags AS t ON t.id = bt.tag_id
+              WHERE bt.book_id = b.id AND t.slug = :tag::text))
+      AND (:author_id::uuid IS NULL OR b.author_id = :author_id::uuid)
+      AND (:min_price::numeric IS NULL OR b.price >= :min_price::numeric)
+      AND (:max_price::numeric IS NULL OR b.price <= :max_price::numeric)
+    LIMIT :limit
+) AS capped;
+
+-- name: search_books_bounded(q, tag, author_id, min_price, max_price, rank_limit, after_rank, after_id, limit)
+-- search_books for a broad query (more than :rank_limit matches): only the :rank_limit newest
+-- matches are ranked, best first (title hits weigh most, so they lead), and keyset paging
+-- continues within them. The newest matches come from books_public_listing_idx, walked newest
+-- first with the match checked on each row (ts_match_vq, the function behind @@, which no index
+-- serves: whatever the plan cache decides, the walk stops after :rank_limit matches instead of
+-- reading every match from books_search_idx).
+-- plan: seq-scan ok on tags, the tag filter looks up one tag by slug per candidate, as in search_books.
+WITH query AS MATERIALIZED (
+    SELECT websearch_to_tsquery('english', :q::text) AS tsq
+), candidates AS MATERIALIZED (
+    SELECT b.id, ts_rank(b.search, query.tsq) AS rank
+    FROM books AS b, query
+    WHERE ts_match_vq(b.search, query.tsq)
+      AND b.is_published AND b.deleted_at IS NULL
+      AND (:tag::text IS NULL OR EXISTS (
+              SELECT 1 FROM book_tags AS bt JOIN tags AS t ON t.id = bt.tag_id
+              WHERE bt.book_id = b.id AND t.slug = :tag::text))
+      AND (:author_id::uuid IS NULL OR b.author_id = :author_id::uuid)
+      AND (:min_price::numeric IS NULL OR b.price >= :min_price::numeric)
+      AND (:max_price::numeric IS NULL OR b.price <= :max_price::numeric)
+    ORDER BY b.published_at DESC, b.id DESC
+    LIMIT :rank_limit
+), hits AS (
+    SELECT id, rank
+    FROM candidates
+    WHERE (rank, id) < (coalesce(:after_rank::real, 'Infinity'),
+                        coalesce(:after_id::uuid, 'ffffffff-ffff-ffff-ffff-ffffffffffff'))
+    ORDER BY rank DESC, id DESC
+    LIMIT :limit
+)
+SELECT b.id, b.slug, b.title, b.subtitle, b.price, b.published_at,
+       json_build_object('id', a.id, 'name', a.name) AS author,
+       hits.rank,
+       ts_headline('english', b.title || '. ' || b.subtitle || '. ' || b.description, query.tsq,
+                   'StartSel=<mark>, StopSel=</mark>, MaxWords=30, MinWords=10, MaxFragments=2') AS snippet
+FROM hits
+JOIN books AS b ON b.id = hits.id
+JOIN authors AS a ON a.id = b.author_id
+CROSS JOIN query
+ORDER BY hits.rank DESC, hits.id DESC;
+
 -- name: suggest_titles(q, limit)
 -- Titles of live published books with a word close to the query (for "did you mean"), closest
 -- first: books_title_trgm_idx serves <% at the application role's word similarity threshold.

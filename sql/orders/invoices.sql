@@ -15,14 +15,14 @@ RETURNING id, order_id, user_id, number, amount, issued_at, deleted_at AS voided
 
 -- name: get_invoice(caller_id, caller_role, id, user_id, include_voided)^
 -- One invoice (the customer's own, or any with user_id null), voided ones only when asked,
--- read for the caller in one statement. read_invoice (migration 0022): invoices_pkey.
+-- read for the caller in one statement. read_invoice (migration 0021): invoices_pkey.
 -- Row-level security is the second wall.
 SELECT id, order_id, user_id, number, amount, issued_at, deleted_at AS voided_at
 FROM read_invoice(:caller_id, :caller_role, :id, :user_id, :include_voided);
 
 -- name: get_order_invoice(caller_id, caller_role, order_id, user_id, include_voided)^
 -- The invoice of an order (the customer's own, or any with user_id null), read for the caller
--- in one statement. read_order_invoice (migration 0022): invoices_order_id_key.
+-- in one statement. read_order_invoice (migration 0021): invoices_order_id_key.
 SELECT id, order_id, user_id, number, amount, issued_at, deleted_at AS voided_at
 FROM read_order_invoice(:caller_id, :caller_role, :order_id, :user_id, :include_voided);
 

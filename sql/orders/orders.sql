@@ -61,13 +61,13 @@ RETURNING total;
 -- An order with its lines and their books' titles, read for the caller in one statement
 -- (prices as text: JSON numbers would lose their cents' zeros). Only the customer's own
 -- (user_id), or any with user_id null (staff); row-level security is the second wall.
--- read_order (migration 0022): orders_pkey, then order_lines_pkey and books_pkey.
+-- read_order (migration 0021): orders_pkey, then order_lines_pkey and books_pkey.
 SELECT id, user_id, status, total, created_at, updated_at, lines
 FROM read_order(:caller_id, :caller_role, :id, :user_id);
 
 -- name: list_user_orders(caller_id, caller_role, user_id, after_id, limit)
 -- A customer's orders newest first, by keyset on id, read for the caller in one statement.
--- read_orders (migration 0022): orders_user_newest_idx; the page's rows sorted again here.
+-- read_orders (migration 0021): orders_user_newest_idx; the page's rows sorted again here.
 SELECT id, user_id, status, total, created_at, updated_at
 FROM read_orders(:caller_id, :caller_role, :user_id, :after_id, :limit)
 ORDER BY id DESC;

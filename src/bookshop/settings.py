@@ -54,6 +54,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, rename="upper"):
     retry_after_seconds: Annotated[int, msgspec.Meta(ge=1)] = 2
     # Numbered pages count their total exactly up to this many rows, and estimate above it.
     exact_total_limit: Annotated[int, msgspec.Meta(ge=1)] = 10_000
+    # A search matching more books than this ranks only the newest this many (catalog/service.py).
+    search_rank_limit: Annotated[int, msgspec.Meta(ge=1)] = 1_000
     rate_limit_per_minute: Annotated[int, msgspec.Meta(ge=0)] = 600
     # Where the rate limit counts: "memory" (each process its own budgets) or a redis:// URL
     # that every worker and host shares (http/rate_limit.py).

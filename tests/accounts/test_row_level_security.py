@@ -110,7 +110,7 @@ async def test_authentication_finds_a_key_before_any_caller_is_named(
     assert (caller.user_id, caller.role) == (accounts["b"].user_id, "customer")
 
 
-# --- private reads in one statement (migration 0022) ------------------------------------------
+# --- private reads in one statement (migration 0021) ------------------------------------------
 
 
 async def caller_left_on(conn: asyncpg.Connection) -> tuple[str, str]:

@@ -1,12 +1,13 @@
 """Full-text search as a client sees it: stemming, websearch syntax, ranking, filters, paging."""
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
 
 from tests.support.accounts import Account
-from tests.support.catalog import add_author, add_book
-from tests.support.clients import Client
+from tests.support.catalog import EPOCH, add_author, add_book
+from tests.support.clients import Client, ClientFactory
 from tests.support.problems import assert_problem
 
 
@@ -115,6 +116,52 @@ async def test_ranked_pages_hold_every_hit_once(client: Client, staff: Account) 
             break
     assert sorted(seen) == sorted(f"lighthouse-{n}" for n in range(7))
     assert len(seen) == 7
+
+
+async def search_pages(client: Client, **params: Any) -> list[dict[str, Any]]:
+    """Every page of a search, following `next`."""
+    pages = [(await client.get("/books/search", params=params)).json()]
+    while pages[-1]["next"]:
+        pages.append((await client.get("/books/search", params={**params, "after": pages[-1]["next"]})).json())
+    return pages
+
+
+async def test_a_broad_query_ranks_only_its_newest_matches_and_says_so(
+    make_client: ClientFactory, staff: Account
+) -> None:
+    async with make_client(search_rank_limit=4) as client:
+        author = await add_author(client, staff, "Harbour Writer")
+        other = await add_author(client, staff, "Someone Else")
+        for day in range(8):
+            title_hit = day in (1, 6)
+            await add_book(
+                client,
+                staff,
+                other if day == 5 else author,
+                f"harbor-{day}",
+                title=f"Harbor Day {day}" if title_hit else f"Quiet Day {day}",
+                description="Boats in the harbor at dawn." if not title_hit else "Boats at dawn.",
+                published_at=(EPOCH + timedelta(days=day)).isoformat(),
+            )
+        pages = await search_pages(client, q="harbor", limit=2)
+        assert all(page["ranking_bounded"] for page in pages)
+        ranked = [hit["slug"] for page in pages for hit in page["items"]]
+        # The 4 newest matches (days 4 to 7), each once, the title hit first.
+        assert ranked[0] == "harbor-6"
+        assert sorted(ranked) == ["harbor-4", "harbor-5", "harbor-6", "harbor-7"]
+        ranks = [hit["rank"] for page in pages for hit in page["items"]]
+        assert ranks == sorted(ranks, reverse=True)
+        # Filters apply before the bound: the author's 4 newest matches.
+        mine = [hit["slug"] for page in await search_pages(client, q="harbor", author=author) for hit in page["items"]]
+        assert sorted(mine) == ["harbor-3", "harbor-4", "harbor-6", "harbor-7"]
+        # A query with fewer matches than the bound ranks them all.
+        narrow = (await client.get("/books/search", params={"q": "harbor", "max_price": 1})).json()
+        assert (narrow["items"], narrow["ranking_bounded"]) == ([], False)
+    async with make_client() as client:
+        page = (await client.get("/books/search", params={"q": "harbor"})).json()
+        assert page["ranking_bounded"] is False
+        assert [hit["slug"] for hit in page["items"][:2]] == ["harbor-6", "harbor-1"]  # both title hits lead
+        assert len(page["items"]) == 8
 
 
 async def test_a_misspelt_query_suggests_close_titles(client: Client, shelf: dict[str, Any]) -> None:

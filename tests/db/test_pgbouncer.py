@@ -220,7 +220,7 @@ def test_bulk_commands_lift_the_statement_timeout_through_pgbouncer(pooled_setti
 async def test_private_reads_in_one_statement_never_leave_their_caller_on_a_server_session(
     pooled_settings: Settings, make_account: AccountFactory, with_limits: bool
 ) -> None:
-    """Private reads (migration 0022) of two customers and anonymous reads interleaved on two
+    """Private reads (migration 0021) of two customers and anonymous reads interleaved on two
     server sessions: each read sees its own caller's key, and no statement after it any caller.
     With limits (sessions start with other timeouts) each read runs in a transaction that sets
     them; without, it is one statement and its own transaction."""

@@ -141,7 +141,7 @@ async def test_explain_sees_private_rows_only_for_a_caller(cli_env: dict[str, st
         bytes(32),
     )
     # get_api_key reads a private table on the caller its transaction names (a private read of
-    # migration 0022 names its own caller instead).
+    # migration 0021 names its own caller instead).
     args = ("sql", "explain", "accounts.get_api_key", f"id={key}", f"user_id={user}", "--analyze")
 
     def rows_found(*extra: str) -> Any:

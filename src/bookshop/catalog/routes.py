@@ -191,10 +191,12 @@ class BookController(Controller):
         dependencies=SEARCH_HITS.dependencies,
         summary='Full-text search: websearch syntax ("phrase", or, -word), best match first, with snippets.',
         description="Filters combine. Pages continue by keyset (`after` = the previous page's `next`). "
-        "A first page without hits carries title suggestions close to the query.",
+        "A first page without hits carries title suggestions close to the query. A query matching more"
+        " books than the service ranks (SEARCH_RANK_LIMIT, 1,000) ranks the newest of them: `ranking_bounded`.",
     )
     async def search(
         self,
+        request: Request[Any, Any, Any],
         db: Db,
         keyset: NamedDependency[KeysetParams[tuple[float, UUID]]],
         q: Annotated[
@@ -206,7 +208,7 @@ class BookController(Controller):
         max_price: Annotated[float | None, QueryParameter(ge=0)] = None,
     ) -> SearchPage:
         async with db.read_connection() as conn:
-            hits = await service.search_books(
+            hits, bounded = await service.search_books(
                 conn,
                 text=q,
                 tag=tag,
@@ -215,10 +217,11 @@ class BookController(Controller):
                 max_price=None if max_price is None else Decimal(str(max_price)),
                 after=keyset.after,
                 limit=keyset.limit,
+                rank_limit=request.app.state.settings.search_rank_limit,
             )
             first_page = keyset.after is None
             suggestions = await service.suggest_titles(conn, text=q, limit=5) if not hits and first_page else []
-        return SearchPage(items=hits, next=keyset.next(hits), suggestions=suggestions)
+        return SearchPage(items=hits, next=keyset.next(hits), suggestions=suggestions, ranking_bounded=bounded)
 
     @get(
         "/{book:str}",

@@ -221,6 +221,9 @@ class TitleSuggestion(msgspec.Struct):
 
 class SearchPage(KeysetPage[SearchHit]):
     """Ranked hits; `next` continues them. With no hit on the first page, `suggestions` offers
-    titles close to the query (a misspelling, say)."""
+    titles close to the query (a misspelling, say). `ranking_bounded` is true when the query
+    matched more books than the service ranks (SEARCH_RANK_LIMIT): then the hits are the newest
+    of that many matches, ranked, and the pages end with them."""
 
     suggestions: list[TitleSuggestion]
+    ranking_bounded: bool

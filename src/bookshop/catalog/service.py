@@ -183,20 +183,20 @@ async def search_books(
     max_price: Decimal | None,
     after: tuple[float, UUID] | None,
     limit: int,
-) -> list[SearchHit]:
+    rank_limit: int,
+) -> tuple[list[SearchHit], bool]:
+    """The page of hits, and whether their ranking was bounded: a query matching more than
+    `rank_limit` books ranks only the `rank_limit` newest of them (ranking every match of a word
+    most books hold reads most of the table), one matching fewer ranks them all."""
     after_rank, after_id = after if after is not None else (None, None)
-    rows = q.search_books(
-        conn,
-        q=text,
-        tag=tag,
-        author_id=author_id,
-        min_price=min_price,
-        max_price=max_price,
-        after_rank=after_rank,
-        after_id=after_id,
-        limit=limit,
-    )
-    return [msgspec.convert(dict(row), SearchHit) async for row in rows]
+    filters = {"q": text, "tag": tag, "author_id": author_id, "min_price": min_price, "max_price": max_price}
+    broad = await q.count_search_matches(conn, **filters, limit=rank_limit + 1) > rank_limit
+    page = {"after_rank": after_rank, "after_id": after_id, "limit": limit}
+    if broad:
+        rows = q.search_books_bounded(conn, **filters, rank_limit=rank_limit, **page)
+    else:
+        rows = q.search_books(conn, **filters, **page)
+    return [msgspec.convert(dict(row), SearchHit) async for row in rows], broad
 
 
 async def suggest_titles(conn: Connection, *, text: str, limit: int) -> list[TitleSuggestion]:

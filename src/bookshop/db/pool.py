@@ -183,7 +183,7 @@ async def act_as(conn: Connection, *, user_id: UUID | None, role: str) -> None:
     """Names the caller for the rest of the current transaction, before its writes; row-level
     security reads it. Outside a transaction it would last one statement, so call it inside one.
     A private read needs no transaction: its named query names the caller itself, in the same
-    statement (migration 0022)."""
+    statement (migration 0021)."""
     await queries.auth.set_caller(conn, user_id=user_id, role=role)
 
 
@@ -191,7 +191,7 @@ class Database:
     """The pool as request handlers use it: a connection to read, a transaction to write.
 
     A private read is one statement on `connection()`: its named query calls a function of
-    migration 0022 that names the caller before it reads, and outside a transaction the caller
+    migration 0021 that names the caller before it reads, and outside a transaction the caller
     ends with that statement. Writes to private tables use `transaction(caller)`.
 
     A handler holds a connection only while its statements run, not while the response is
