@@ -34,24 +34,26 @@ JOIN authors AS a ON a.id = b.author_id
 CROSS JOIN query
 ORDER BY hits.rank DESC, hits.id DESC;
 
--- name: count_search_matches(q, tag, author_id, min_price, max_price, limit)$
--- How many live published books match, counted up to :limit (the service asks for one more than
--- SEARCH_RANK_LIMIT, to tell a broad query from a narrow one): books_search_idx finds them, the
--- count stops at :limit. The filters are search_books' own.
+-- name: count_newest_matches(q, tag, author_id, min_price, max_price, sample)$
+-- How many of the :sample newest listed books match (books_public_listing_idx, walked :sample
+-- rows): more than SEARCH_RANK_LIMIT of them makes a query broad (catalog/service.py), and then
+-- search_books_bounded's walk to its newest matches stays within those rows. The filters are
+-- search_books' own.
 SELECT count(*)
 FROM (
-    SELECT
-    FROM books AS b, websearch_to_tsquery('english', :q::text) AS tsq
-    WHERE b.search @@ tsq
-      AND b.is_published AND b.deleted_at IS NULL
-      AND (:tag::text IS NULL OR EXISTS (
-              SELECT 1 FROM book_tags AS bt JOIN tags AS t ON t.id = bt.tag_id
-              WHERE bt.book_id = b.id AND t.slug = :tag::text))
-      AND (:author_id::uuid IS NULL OR b.author_id = :author_id::uuid)
-      AND (:min_price::numeric IS NULL OR b.price >= :min_price::numeric)
-      AND (:max_price::numeric IS NULL OR b.price <= :max_price::numeric)
-    LIMIT :limit
-) AS capped;
+    SELECT id, author_id, price, search
+    FROM books
+    WHERE is_published AND deleted_at IS NULL
+    ORDER BY published_at DESC, id DESC
+    LIMIT :sample
+) AS b, websearch_to_tsquery('english', :q::text) AS tsq
+WHERE ts_match_vq(b.search, tsq)
+  AND (:tag::text IS NULL OR EXISTS (
+          SELECT 1 FROM book_tags AS bt JOIN tags AS t ON t.id = bt.tag_id
+          WHERE bt.book_id = b.id AND t.slug = :tag::text))
+  AND (:author_id::uuid IS NULL OR b.author_id = :author_id::uuid)
+  AND (:min_price::numeric IS NULL OR b.price >= :min_price::numeric)
+  AND (:max_price::numeric IS NULL OR b.price <= :max_price::numeric);
 
 -- name: search_books_bounded(q, tag, author_id, min_price, max_price, rank_limit, after_rank, after_id, limit)
 -- search_books for a broad query (more than :rank_limit matches): only the :rank_limit newest

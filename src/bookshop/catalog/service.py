@@ -173,6 +173,11 @@ async def list_author_books(conn: Connection, *, author_id: UUID, limit: int) ->
     return _items([row async for row in q.list_author_books(conn, author_id=author_id, limit=limit)])
 
 
+# A query is broad when more than rank_limit of the rank_limit * BROAD_SAMPLE newest books
+# match: then the walk to its rank_limit newest matches reads no more rows than that.
+BROAD_SAMPLE = 4
+
+
 async def search_books(
     conn: Connection,
     *,
@@ -185,12 +190,12 @@ async def search_books(
     limit: int,
     rank_limit: int,
 ) -> tuple[list[SearchHit], bool]:
-    """The page of hits, and whether their ranking was bounded: a query matching more than
-    `rank_limit` books ranks only the `rank_limit` newest of them (ranking every match of a word
-    most books hold reads most of the table), one matching fewer ranks them all."""
+    """The page of hits, and whether their ranking was bounded: a query of which more than
+    `rank_limit` of the newest books match ranks only its `rank_limit` newest matches (ranking
+    every match of a word most books hold reads most of the table); any other ranks them all."""
     after_rank, after_id = after if after is not None else (None, None)
     filters = {"q": text, "tag": tag, "author_id": author_id, "min_price": min_price, "max_price": max_price}
-    broad = await q.count_search_matches(conn, **filters, limit=rank_limit + 1) > rank_limit
+    broad = await q.count_newest_matches(conn, **filters, sample=rank_limit * BROAD_SAMPLE) > rank_limit
     page = {"after_rank": after_rank, "after_id": after_id, "limit": limit}
     if broad:
         rows = q.search_books_bounded(conn, **filters, rank_limit=rank_limit, **page)
