@@ -36,9 +36,8 @@ ORDER BY hits.rank DESC, hits.id DESC;
 
 -- name: count_newest_matches(q, tag, author_id, min_price, max_price, sample)$
 -- How many of the :sample newest listed books match (books_public_listing_idx, walked :sample
--- rows): more than SEARCH_RANK_LIMIT of them makes a query broad (catalog/service.py), and then
--- search_books_bounded's walk to its newest matches stays within those rows. The filters are
--- search_books' own.
+-- rows): a quarter of them or more makes a query broad (catalog/service.py), and then
+-- search_books_bounded's walk to its newest matches stays short. The filters are search_books'.
 SELECT count(*)
 FROM (
     SELECT id, author_id, price, search
@@ -58,7 +57,7 @@ WHERE ts_match_vq(b.search, tsq)
 -- name: search_books_bounded(q, tag, author_id, min_price, max_price, rank_limit, after_rank, after_id, limit)
 -- search_books for a broad query (more than :rank_limit matches): only the :rank_limit newest
 -- matches are ranked, best first (title hits weigh most, so they lead), and keyset paging
--- continues within them. The newest matches come from books_public_listing_idx, walked newest
+-- continues within them; `candidates` says how many were ranked. The newest matches come from books_public_listing_idx, walked newest
 -- first with the match checked on each row (ts_match_vq, the function behind @@, which no index
 -- serves: whatever the plan cache decides, the walk stops after :rank_limit matches instead of
 -- reading every match from books_search_idx).
@@ -90,7 +89,8 @@ SELECT b.id, b.slug, b.title, b.subtitle, b.price, b.published_at,
        json_build_object('id', a.id, 'name', a.name) AS author,
        hits.rank,
        ts_headline('english', b.title || '. ' || b.subtitle || '. ' || b.description, query.tsq,
-                   'StartSel=<mark>, StopSel=</mark>, MaxWords=30, MinWords=10, MaxFragments=2') AS snippet
+                   'StartSel=<mark>, StopSel=</mark>, MaxWords=30, MinWords=10, MaxFragments=2') AS snippet,
+       (SELECT count(*) FROM candidates) AS candidates
 FROM hits
 JOIN books AS b ON b.id = hits.id
 JOIN authors AS a ON a.id = b.author_id

@@ -173,9 +173,9 @@ async def list_author_books(conn: Connection, *, author_id: UUID, limit: int) ->
     return _items([row async for row in q.list_author_books(conn, author_id=author_id, limit=limit)])
 
 
-# A query is broad when more than rank_limit of the rank_limit * BROAD_SAMPLE newest books
-# match: then the walk to its rank_limit newest matches reads no more rows than that.
-BROAD_SAMPLE = 4
+# A query is broad when at least one in BROAD_SHARE of the rank_limit newest books matches: the
+# walk to its rank_limit newest matches then reads about rank_limit * BROAD_SHARE rows.
+BROAD_SHARE = 4
 
 
 async def search_books(
@@ -190,18 +190,21 @@ async def search_books(
     limit: int,
     rank_limit: int,
 ) -> tuple[list[SearchHit], bool]:
-    """The page of hits, and whether their ranking was bounded: a query of which more than
-    `rank_limit` of the newest books match ranks only its `rank_limit` newest matches (ranking
-    every match of a word most books hold reads most of the table); any other ranks them all."""
+    """The page of hits, and whether their ranking was bounded: a broad query (BROAD_SHARE)
+    ranks only its `rank_limit` newest matches (ranking every match of a word most books hold
+    reads most of the table); any other ranks them all."""
     after_rank, after_id = after if after is not None else (None, None)
     filters = {"q": text, "tag": tag, "author_id": author_id, "min_price": min_price, "max_price": max_price}
-    broad = await q.count_newest_matches(conn, **filters, sample=rank_limit * BROAD_SAMPLE) > rank_limit
+    broad = await q.count_newest_matches(conn, **filters, sample=rank_limit) * BROAD_SHARE >= rank_limit
     page = {"after_rank": after_rank, "after_id": after_id, "limit": limit}
-    if broad:
-        rows = q.search_books_bounded(conn, **filters, rank_limit=rank_limit, **page)
-    else:
-        rows = q.search_books(conn, **filters, **page)
-    return [msgspec.convert(dict(row), SearchHit) async for row in rows], broad
+    if not broad:
+        return [msgspec.convert(dict(row), SearchHit) async for row in q.search_books(conn, **filters, **page)], False
+    rows = [row async for row in q.search_books_bounded(conn, **filters, rank_limit=rank_limit, **page)]
+    # Bounded when the candidates filled the bound (then some matches went unranked); a page
+    # past the last hit cannot tell, and keeps the broad query's answer.
+    bounded = not rows or rows[0]["candidates"] == rank_limit
+    hits = [msgspec.convert({k: v for k, v in row.items() if k != "candidates"}, SearchHit) for row in rows]
+    return hits, bounded
 
 
 async def suggest_titles(conn: Connection, *, text: str, limit: int) -> list[TitleSuggestion]:
