@@ -82,26 +82,33 @@ LIMIT :limit;
 -- A numbered page of the public listing with its total: OFFSET walks and discards every row
 -- before the page on books_public_listing_idx, so deep pages cost more; use the keyset listing.
 -- Each page row's author is one authors_pkey probe (a scalar subquery), never a join of all authors.
--- The total is counted exactly up to :exact_limit books (an index-only scan of at most that many
--- entries of books_public_listing_idx). Above it, total_exact is false and the total is the
--- number of entries of that partial index, which holds exactly the live published books, as of
--- the last VACUUM or ANALYZE of books (pg_class.reltuples; never below what was counted).
+-- The total: books_public_listing_idx holds exactly the live published books, and pg_class.reltuples
+-- is its number of entries as of the last VACUUM or ANALYZE of books (autovacuum renews it as the
+-- table changes). Above twice :exact_limit that estimate is the total, total_exact
+-- false, and nothing is counted: counting 10,000 index entries costs more than the page itself.
+-- Otherwise the books are counted, exactly up to :exact_limit (an index-only scan of at most that
+-- many entries), and above it the total is the estimate, never below what was counted.
 WITH listed AS NOT MATERIALIZED (
     SELECT id, slug, title, subtitle, author_id, price, published_at
     FROM books
     WHERE is_published AND deleted_at IS NULL
+),
+sized AS MATERIALIZED (  -- materialized, so the count runs once though the total reads it thrice
+    SELECT estimate.n AS estimated,
+           -- A subquery in a CASE branch runs only when that branch is taken.
+           CASE WHEN estimate.n <= 2 * :exact_limit::bigint THEN
+               (SELECT count(*) FROM (SELECT FROM listed LIMIT :exact_limit::bigint + 1) AS first_ones)
+           END AS counted
+    FROM (SELECT reltuples::bigint AS n FROM pg_class WHERE oid = 'books_public_listing_idx'::regclass) AS estimate
 )
 SELECT page.id, page.slug, page.title, page.subtitle, page.price, page.published_at,
        (SELECT json_build_object('id', a.id, 'name', a.name) FROM authors AS a WHERE a.id = page.author_id)
            AS author,
        counted.total, counted.total_exact
 FROM (
-    SELECT CASE WHEN capped.n <= :exact_limit::bigint THEN capped.n
-                ELSE greatest(capped.n, (SELECT reltuples::bigint FROM pg_class
-                                         WHERE oid = 'books_public_listing_idx'::regclass))
-           END AS total,
-           capped.n <= :exact_limit::bigint AS total_exact
-    FROM (SELECT count(*) AS n FROM (SELECT FROM listed LIMIT :exact_limit::bigint + 1) AS first_ones) AS capped
+    SELECT CASE WHEN counted <= :exact_limit::bigint THEN counted ELSE greatest(counted, estimated) END AS total,
+           coalesce(counted <= :exact_limit::bigint, false) AS total_exact
+    FROM sized
 ) AS counted
 LEFT JOIN LATERAL (
     SELECT * FROM listed ORDER BY published_at DESC, id DESC LIMIT :limit OFFSET :offset
