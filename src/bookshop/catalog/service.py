@@ -173,9 +173,12 @@ async def list_author_books(conn: Connection, *, author_id: UUID, limit: int) ->
     return _items([row async for row in q.list_author_books(conn, author_id=author_id, limit=limit)])
 
 
-# A query is broad when at least one in BROAD_SHARE of the rank_limit newest books matches: the
-# walk to its rank_limit newest matches then reads about rank_limit * BROAD_SHARE rows.
+# A query is broad when at least one in BROAD_SHARE of the newest books matches: the walk to its
+# rank_limit newest matches then reads about rank_limit * BROAD_SHARE rows. The probe reads the
+# rank_limit newest books, at most PROBE_SAMPLE: 200 tell a quarter from a tenth (a standard
+# deviation is 3 points), and cost 0.2 ms at 1M books where 1,000 cost 1.2 ms.
 BROAD_SHARE = 4
+PROBE_SAMPLE = 200
 
 
 async def search_books(
@@ -195,7 +198,8 @@ async def search_books(
     reads most of the table); any other ranks them all."""
     after_rank, after_id = after if after is not None else (None, None)
     filters = {"q": text, "tag": tag, "author_id": author_id, "min_price": min_price, "max_price": max_price}
-    broad = await q.count_newest_matches(conn, **filters, sample=rank_limit) * BROAD_SHARE >= rank_limit
+    sample = min(rank_limit, PROBE_SAMPLE)
+    broad = await q.count_newest_matches(conn, **filters, sample=sample) * BROAD_SHARE >= sample
     page = {"after_rank": after_rank, "after_id": after_id, "limit": limit}
     if not broad:
         return [msgspec.convert(dict(row), SearchHit) async for row in q.search_books(conn, **filters, **page)], False
