@@ -40,7 +40,6 @@ import argparse
 import asyncio
 import json
 import os
-import shutil
 import statistics
 import subprocess
 import sys
@@ -58,9 +57,11 @@ import asyncpg  # noqa: E402
 import catalog  # noqa: E402
 import httpx  # noqa: E402
 import uvloop  # noqa: E402
+import wrk as wrk_tool  # noqa: E402
 from measure import positive_float, positive_int  # noqa: E402
 from recording import PROJECT_ROOT, command, display, machine_facts, now, publish, results_dir, section  # noqa: E402
 from served import free_port, start_server, stop_server, wait_ready  # noqa: E402
+from wrk import Round  # noqa: E402
 
 from bookshop.db import embedded  # noqa: E402
 from bookshop.db.pool import PooledConnection, init_connection  # noqa: E402
@@ -85,24 +86,6 @@ SAMPLE_SQL = "SELECT slug FROM books WHERE is_published AND deleted_at IS NULL O
 HITS_SQL = """
 SELECT count(*) FROM books
 WHERE search @@ websearch_to_tsquery('english', $1) AND is_published AND deleted_at IS NULL
-"""
-
-WRK_SCRIPT = """
-local paths = {%(paths)s}
-local next_path = 0
-request = function()
-  next_path = next_path %% #paths + 1
-  return wrk.format("GET", paths[next_path])
-end
-done = function(summary, latency, requests)
-  local e = summary.errors
-  io.write(string.format(
-    'WRK-JSON {"requests": %%d, "duration_us": %%d, "connect": %%d, "read": %%d, "write": %%d, "status": %%d,'
-    .. ' "timeout": %%d, "p50_us": %%d, "p90_us": %%d, "p99_us": %%d, "max_us": %%d,'
-    .. ' "mean_us": %%.1f}\\n',
-    summary.requests, summary.duration, e.connect, e.read, e.write, e.status, e.timeout,
-    latency:percentile(50), latency:percentile(90), latency:percentile(99), latency.max, latency.mean))
-end
 """
 
 # --- data and servers --------------------------------------------------------------------------
@@ -148,19 +131,6 @@ async def wait_peer(client: httpx.AsyncClient, server: subprocess.Popen[bytes], 
             except httpx.TransportError:
                 pass
             await asyncio.sleep(0.1)
-
-
-def group_cpu_seconds(group: int) -> float:
-    """User + system CPU seconds of the live processes in a process group."""
-    ticks = 0
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rpartition(")")[2].split()
-        except OSError:
-            continue
-        if int(fields[2]) == group:  # pgrp; then utime and stime at 11 and 12
-            ticks += int(fields[11]) + int(fields[12])
-    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 # --- the same data -------------------------------------------------------------------------------
@@ -232,121 +202,6 @@ def same_numbered_page(ours: dict[str, Any], theirs: dict[str, Any]) -> tuple[bo
     return close, f"estimated total {total:,} vs counted {counted:,}"
 
 
-# --- wrk -------------------------------------------------------------------------------------------
-
-
-def wrk_program() -> str:
-    """wrk's path, installing Debian's wrk package when it is missing (as tests/support/programs.py does)."""
-    if found := shutil.which("wrk"):
-        return found
-    if os.geteuid() != 0 or not shutil.which("apt-get"):
-        raise SystemExit("this benchmark needs wrk: install Debian's wrk package (apt-get install wrk)")
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    print("installing wrk with apt-get…", flush=True)
-    subprocess.run(["apt-get", "update", "-qq"], check=True, env=env, capture_output=True)
-    subprocess.run(["apt-get", "install", "-y", "-qq", "--no-install-recommends", "wrk"], check=True, env=env)
-    found = shutil.which("wrk")
-    if not found:
-        raise SystemExit("installed wrk, but it is not on the PATH")
-    return found
-
-
-def wrk_version(wrk: str) -> str:
-    shown = subprocess.run([wrk, "-v"], capture_output=True, text=True, check=False)
-    return (shown.stdout + shown.stderr).strip().splitlines()[0].partition(" [")[0]  # "wrk debian/4.1.0-3"
-
-
-def wrk_script(name: str, paths: Sequence[str]) -> Path:
-    WORK_DIR.mkdir(parents=True, exist_ok=True)
-    script = WORK_DIR / f"{name}.lua"
-    script.write_text(WRK_SCRIPT % {"paths": ", ".join(json.dumps(path) for path in paths)})
-    return script
-
-
-@dataclass(frozen=True)
-class Round:
-    server: str
-    endpoint: str
-    round: int
-    seconds: float
-    requests: int
-    requests_per_second: float  # completed requests ÷ the round's duration
-    # Little's law: connections ÷ mean latency; what the requests in flight at the round's end
-    # (not counted by wrk) do not lower.
-    requests_per_second_by_latency: float
-    p50_ms: float
-    p90_ms: float
-    p99_ms: float
-    max_ms: float
-    mean_ms: float
-    errors: dict[str, int]  # wrk's: connect, read, write, timeout, and status (answers >= 400)
-    cpu_ms_per_request: float  # the server's process group, user + sys
-    load_before: list[float]  # /proc/loadavg: 1, 5 and 15 minutes
-    load_after: list[float]
-
-
-def run_wrk(wrk: str, port: int, script: Path, *, connections: int, seconds: float, timeout: float) -> dict[str, float]:
-    threads = min(2, connections)
-    arguments = [wrk, f"-t{threads}", f"-c{connections}", f"-d{seconds:g}s", f"--timeout={timeout:g}s"]
-    arguments += ["-s", str(script), f"http://127.0.0.1:{port}"]
-    output = subprocess.run(arguments, capture_output=True, text=True, check=True).stdout
-    for line in output.splitlines():
-        if line.startswith("WRK-JSON "):
-            figures: dict[str, float] = json.loads(line.removeprefix("WRK-JSON "))
-            return figures
-    raise RuntimeError(f"wrk printed no summary:\n{output}")
-
-
-def load_average() -> list[float]:
-    return [float(value) for value in Path("/proc/loadavg").read_text().split()[:3]]
-
-
-def measure_round(
-    wrk: str,
-    server: str,
-    group: int,
-    port: int,
-    endpoint: str,
-    script: Path,
-    round_number: int,
-    round_seconds: float,
-    args: argparse.Namespace,
-) -> Round:
-    load_before = load_average()
-    cpu_before = group_cpu_seconds(group)
-    figures = run_wrk(wrk, port, script, connections=args.connections, seconds=round_seconds, timeout=args.timeout)
-    cpu = group_cpu_seconds(group) - cpu_before
-    seconds = figures["duration_us"] / 1e6
-    if not figures["requests"]:
-        raise SystemExit(f"no {endpoint} request to {server} completed in {seconds:.1f} s: run longer rounds")
-    errors = {key: int(figures[key]) for key in ("connect", "read", "write", "timeout", "status")}
-    result = Round(
-        server=server,
-        endpoint=endpoint,
-        round=round_number,
-        seconds=seconds,
-        requests=int(figures["requests"]),
-        requests_per_second=figures["requests"] / seconds,
-        requests_per_second_by_latency=args.connections / (figures["mean_us"] / 1e6),
-        p50_ms=figures["p50_us"] / 1000,
-        p90_ms=figures["p90_us"] / 1000,
-        p99_ms=figures["p99_us"] / 1000,
-        max_ms=figures["max_us"] / 1000,
-        mean_ms=figures["mean_us"] / 1000,
-        errors=errors,
-        cpu_ms_per_request=cpu * 1000 / max(figures["requests"], 1),
-        load_before=load_before,
-        load_after=load_average(),
-    )
-    print(
-        f"  round {round_number} {server:8} {endpoint:8} {result.requests_per_second:9,.1f} req/s"
-        f"  p50 {result.p50_ms:8.2f} ms  p99 {result.p99_ms:8.2f} ms  cpu {result.cpu_ms_per_request:6.2f} ms/req"
-        f"  errors {sum(errors.values())}  load {load_before[0]:.2f}",
-        flush=True,
-    )
-    return result
-
-
 RAW = "raw asyncpg"
 
 
@@ -386,7 +241,7 @@ def raw_detail_round(app_url: str, slugs: Sequence[str], round_number: int, seco
         finally:
             await pool.close()
 
-    load_before = load_average()
+    load_before = wrk_tool.load_average()
     cpu, wall = uvloop.run(measure())
     latencies.sort()
     mean = statistics.fmean(latencies)
@@ -404,13 +259,14 @@ def raw_detail_round(app_url: str, slugs: Sequence[str], round_number: int, seco
         requests_per_second_by_latency=connections / mean,
         p50_ms=percentile(0.50),
         p90_ms=percentile(0.90),
+        p95_ms=percentile(0.95),
         p99_ms=percentile(0.99),
         max_ms=latencies[-1] * 1000,
         mean_ms=mean * 1000,
         errors={"missing": errors},
         cpu_ms_per_request=cpu * 1000 / len(latencies),
         load_before=load_before,
-        load_after=load_average(),
+        load_after=wrk_tool.load_average(),
     )
     print(
         f"  round {round_number} {RAW:8} detail   {result.requests_per_second:9,.1f} req/s"
@@ -429,6 +285,7 @@ class Median:
     requests_per_second_by_latency: float
     p50_ms: float
     p90_ms: float
+    p95_ms: float
     p99_ms: float
     cpu_ms_per_request: float
 
@@ -475,6 +332,7 @@ def median(runs: Sequence[Round]) -> Median:
         requests_per_second_by_latency=statistics.median(run.requests_per_second_by_latency for run in runs),
         p50_ms=statistics.median(run.p50_ms for run in runs),
         p90_ms=statistics.median(run.p90_ms for run in runs),
+        p95_ms=statistics.median(run.p95_ms for run in runs),
         p99_ms=statistics.median(run.p99_ms for run in runs),
         cpu_ms_per_request=statistics.median(run.cpu_ms_per_request for run in runs),
     )
@@ -622,13 +480,13 @@ def main(argv: Sequence[str]) -> None:
     if args.chart_only:
         draw(json.loads((results_dir() / "peer.json").read_text()))
         return
-    wrk = wrk_program()
+    wrk = wrk_tool.program()
     WORK_DIR.mkdir(parents=True, exist_ok=True)
     servers: dict[str, subprocess.Popen[bytes]] = {}
     try:
         urls, reused = prepare_data(args.books)
         slugs, listed, hits, version = asyncio.run(facts(urls.owner))
-        load_start = load_average()
+        load_start = wrk_tool.load_average()
         ports = {"bookshop": free_port(), "peer": free_port()}
         logs = {name: WORK_DIR / f"{name}.log" for name in ports}
         servers["bookshop"] = start_server(urls, ports["bookshop"], env=dict(os.environ), log=logs["bookshop"])
@@ -646,17 +504,28 @@ def main(argv: Sequence[str]) -> None:
         }
         runs: list[Round] = []
         for endpoint, endpoint_paths in paths.items():
-            script = wrk_script(endpoint, endpoint_paths)
+            script = wrk_tool.script(WORK_DIR, endpoint, endpoint_paths)
             print(f"{endpoint}: warm-up {args.warmup:g} s per server", flush=True)
             for name in servers:
-                run_wrk(
+                wrk_tool.run(
                     wrk, ports[name], script, connections=args.connections, seconds=args.warmup, timeout=args.timeout
                 )
             for round_number in range(1, args.rounds + 1):
                 for name, server in servers.items():
                     seconds = args.listing_seconds if endpoint == "listing" else args.seconds
                     runs.append(
-                        measure_round(wrk, name, server.pid, ports[name], endpoint, script, round_number, seconds, args)
+                        wrk_tool.measure_round(
+                            wrk,
+                            server=name,
+                            group=server.pid,
+                            port=ports[name],
+                            endpoint=endpoint,
+                            script=script,
+                            round_number=round_number,
+                            seconds=seconds,
+                            connections=args.connections,
+                            timeout=args.timeout,
+                        )
                     )
                 if endpoint == "detail":
                     runs.append(raw_detail_round(urls.app, slugs, round_number, args.seconds, args.connections))
@@ -684,7 +553,7 @@ def main(argv: Sequence[str]) -> None:
     report = Report(
         date=now(),
         command=command(__file__, argv),
-        machine=machine_facts({"wrk": wrk_version(wrk)}),
+        machine=machine_facts({"wrk": wrk_tool.version(wrk)}),
         postgresql=version,
         books=args.books,
         listed=listed,
@@ -701,7 +570,7 @@ def main(argv: Sequence[str]) -> None:
         detail_vs_raw=detail.bookshop.requests_per_second / raw_detail.requests_per_second,
         runs=runs,
         load_average_start=load_start,
-        load_average_end=load_average(),
+        load_average_end=wrk_tool.load_average(),
         rejected=rejected,
     )
     if rejected:

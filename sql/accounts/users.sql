@@ -87,12 +87,14 @@ RETURNING id, email, name, role, is_active, preferences, last_login_at, created_
 -- The CTE is inlined into each use, so the count and the page are each planned on their own:
 -- users_pkey walks the page, users_search_trgm_idx serves q, users_preferences_idx serves prefers.
 -- Always one row at least: past the last page the user columns are NULL and total still counts.
--- The total of all live users, unfiltered: users_email_key_live_key holds exactly one entry per
--- live user, and its pg_class.reltuples (as of the last VACUUM or ANALYZE of users) is the total,
--- total_exact false, when it is above twice :exact_limit; nothing is counted then. Otherwise, and
--- for any filter, the matches are counted exactly up to :exact_limit (the count stops there); above
--- it total_exact is false and the total is that estimate, or for a filter one from a 1% sample of
--- the table's pages (TABLESAMPLE SYSTEM, the same filters) scaled up; never below what was counted.
+-- The total is estimated first. Unfiltered: users_email_key_live_key holds one entry per live
+-- user, and its pg_class.reltuples is their number as of the last VACUUM or ANALYZE of users.
+-- Filtered: a 1% sample of the table's pages (TABLESAMPLE SYSTEM, the same filters) scaled up;
+-- REPEATABLE reads the same pages on every request, so a total does not jitter between pages.
+-- Above twice :exact_limit the estimate is the total, total_exact false, and nothing is counted
+-- (a page holds about 34 users: a few matches clustered in one sampled page cannot pass 20,000).
+-- Otherwise the matches are counted exactly up to :exact_limit (the count stops there), and above
+-- it the total is the estimate, never below what was counted.
 -- plan: seq-scan ok on users, a generic plan cannot tell which optional filter is set; the count
 -- stops after :exact_limit matches and the sample reads 1% of the pages; the custom plans of the
 -- first executions use the trigram and GIN indexes.
@@ -105,30 +107,29 @@ WITH matching AS NOT MATERIALIZED (
       AND (:prefers::jsonb IS NULL OR preferences @> :prefers::jsonb)
 ),
 estimate AS MATERIALIZED (
+    -- A subquery in a CASE branch runs only when that branch is taken.
     SELECT CASE WHEN :is_active::boolean IS NULL AND :q::text IS NULL AND :prefers::jsonb IS NULL THEN
                (SELECT reltuples::bigint FROM pg_class WHERE oid = 'users_email_key_live_key'::regclass)
+           ELSE (
+               -- The filters of `matching` again: a CTE cannot be read through TABLESAMPLE.
+               SELECT (count(*) * 100)::bigint
+               FROM users TABLESAMPLE SYSTEM (1) REPEATABLE (0)
+               WHERE deleted_at IS NULL
+                 AND (:is_active::boolean IS NULL OR is_active = :is_active::boolean)
+                 AND (:q::text IS NULL OR (name || ' ' || email) ILIKE like_contains(:q::text))
+                 AND (:prefers::jsonb IS NULL OR preferences @> :prefers::jsonb))
            END AS n
 ),
 sized AS MATERIALIZED (  -- materialized, so the count runs once though the total reads it thrice
     SELECT estimate.n AS estimated,
-           -- A subquery in a CASE branch runs only when that branch is taken.
-           CASE WHEN estimate.n IS NULL OR estimate.n <= 2 * :exact_limit::bigint THEN
+           CASE WHEN estimate.n <= 2 * :exact_limit::bigint THEN
                (SELECT count(*) FROM (SELECT FROM matching LIMIT :exact_limit::bigint + 1) AS first_ones)
            END AS counted
     FROM estimate
 )
 SELECT page.*, counted.total, counted.total_exact
 FROM (
-    SELECT CASE WHEN counted <= :exact_limit::bigint THEN counted
-                ELSE greatest(counted, coalesce(estimated, (  -- coalesce reads the sample only when needed
-                    -- The filters of `matching` again: a CTE cannot be read through TABLESAMPLE.
-                    SELECT (count(*) * 100)::bigint
-                    FROM users TABLESAMPLE SYSTEM (1)
-                    WHERE deleted_at IS NULL
-                      AND (:is_active::boolean IS NULL OR is_active = :is_active::boolean)
-                      AND (:q::text IS NULL OR (name || ' ' || email) ILIKE like_contains(:q::text))
-                      AND (:prefers::jsonb IS NULL OR preferences @> :prefers::jsonb))))
-           END AS total,
+    SELECT CASE WHEN counted <= :exact_limit::bigint THEN counted ELSE greatest(counted, estimated) END AS total,
            coalesce(counted <= :exact_limit::bigint, false) AS total_exact
     FROM sized
 ) AS counted
