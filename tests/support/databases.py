@@ -1,5 +1,6 @@
 """The suite's databases: the template every test database is cloned from, and their URLs."""
 
+import os
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -9,7 +10,8 @@ import asyncpg
 from bookshop.db.admin import APP_ROLE, OWNER_ROLE
 from bookshop.db.urls import DatabaseUrls, with_database, with_user
 
-TEMPLATE_DATABASE = "bookshop_test_template"
+# One per pytest-xdist worker ("gw0", …), should two workers share a server (TEST_DATABASE_URL).
+TEMPLATE_DATABASE = "_".join(filter(None, ("bookshop_test_template", os.environ.get("PYTEST_XDIST_WORKER"))))
 # For servers that check passwords (a container, TEST_DATABASE_URL); the embedded one trusts.
 ROLE_PASSWORD = "test-password"
 
