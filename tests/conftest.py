@@ -4,7 +4,7 @@ The server is, in order: TEST_DATABASE_URL (a superuser URL, so roles and databa
 created); else a testcontainers PostgreSQL 18 when a Docker engine answers; else an embedded
 PostgreSQL 18 in a temporary folder. The bootstrap makes the owner and application roles, the
 owner migrates a template database once, and every test gets its own fresh database cloned from
-it (about 20 ms), so tests never see each other's rows.
+it (about 50 ms), so tests never see each other's rows.
 
 The app and service tests run as the application role, as the service does; fixtures that
 arrange or inspect data (`conn`, `make_account`) use the owner, as a migration would.
