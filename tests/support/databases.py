@@ -1,5 +1,6 @@
 """The suite's databases: the template every test database is cloned from, and their URLs."""
 
+import os
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -9,7 +10,8 @@ import asyncpg
 from bookshop.db.admin import APP_ROLE, OWNER_ROLE
 from bookshop.db.urls import DatabaseUrls, with_database, with_user
 
-TEMPLATE_DATABASE = "bookshop_test_template"
+# One per pytest-xdist worker ("gw0", …), should two workers share a server (TEST_DATABASE_URL).
+TEMPLATE_DATABASE = "_".join(filter(None, ("bookshop_test_template", os.environ.get("PYTEST_XDIST_WORKER"))))
 # For servers that check passwords (a container, TEST_DATABASE_URL); the embedded one trusts.
 ROLE_PASSWORD = "test-password"
 
@@ -21,7 +23,7 @@ def urls_for(server_url: str, database: str) -> DatabaseUrls:
 
 @asynccontextmanager
 async def cloned_database(admin_conn: asyncpg.Connection, server_url: str, prefix: str) -> AsyncIterator[DatabaseUrls]:
-    """A fresh, migrated database cloned from the template (about 20 ms), dropped on the way out.
+    """A fresh, migrated database cloned from the template (about 50 ms), dropped on the way out.
     Its users must also depend on `template_urls`, which makes the template."""
     name = f"{prefix}_{uuid.uuid4().hex[:12]}"
     await admin_conn.execute(f"CREATE DATABASE {name} TEMPLATE {TEMPLATE_DATABASE} OWNER {OWNER_ROLE}")
