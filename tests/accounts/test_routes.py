@@ -96,7 +96,17 @@ async def test_staff_read_anyone_and_unknown_ids_are_404(client: Client, custome
     assert_problem(await client.get("/users/not-a-uuid", headers=staff.headers), 404)
 
 
-async def test_patch_changes_only_the_fields_sent(client: Client, customer: Account) -> None:
+async def test_patch_changes_only_the_fields_sent(client: Client, customer: Account, conn: asyncpg.Connection) -> None:
+    # The key's first use is written off the request's path (accounts/key_use.py, within a second),
+    # and stamping last_login_at moves updated_at: wait for it, so it cannot land between the two
+    # patches below and look like the empty one wrote the row.
+    await client.get("/me", headers=customer.headers)
+
+    async def use_written() -> bool:
+        query = "SELECT last_login_at IS NOT NULL FROM users WHERE id = $1"
+        return bool(await conn.fetchval(query, customer.user_id))
+
+    await wait_until(use_written, "the key's first use was written")
     before = (await client.get("/me", headers=customer.headers)).json()
     response = await client.patch(f"/users/{customer.user_id}", json={"name": "Renamed"}, headers=customer.headers)
     assert response.status_code == 200, response.text
