@@ -25,6 +25,7 @@ from tests.support.served import Served, serve
 FUZZ_SECONDS = int(os.environ.get("FUZZ_SECONDS", "20"))
 CALLERS = ("anonymous", "customer", "staff", "admin")  # admin last: it may revoke the others' keys
 CONFIG = Path(__file__).resolve().parents[1] / "schemathesis.toml"
+HOOKS = Path(__file__).resolve().parent / "support" / "schemathesis_hooks.py"
 
 
 @pytest.fixture
@@ -65,6 +66,7 @@ def test_every_generated_request_is_answered_as_the_document_says(
                 *auth,
             ],
             cwd=tmp_path,
+            env={**os.environ, "SCHEMATHESIS_HOOKS": str(HOOKS)},
             capture_output=True,
             text=True,
             timeout=FUZZ_SECONDS * 4 + 120,
