@@ -42,7 +42,7 @@ import httpx
 import reset_query
 import wrk as wrk_tool
 from measure import positive_float, positive_int
-from recording import command, machine_facts, now, publish
+from recording import command, machine_facts, now, publish, section
 from served import free_port, start_server, stop_server, wait_ready
 
 from bookshop.accounts import service as accounts
@@ -245,12 +245,13 @@ def table(report: Report) -> str:
 
 
 def readme_section(report: Report) -> str:
-    return (
+    body = (
         f"{report.books:,} books and {report.users:,} users; `bookshop serve` with 1 worker; wrk with 1 and with"
         f" {report.connections} connections in interleaved rounds, {report.rounds} of {report.seconds:g} s each per"
         f" endpoint after a {report.warmup_seconds:g} s warm-up; the median round (by requests/s) of each.\n\n"
         f"{table(report)}\n"
     )
+    return section(report.benchmark, date=report.date, command=report.command, machine=report.machine, body=body)
 
 
 def parse_args(argv: Sequence[str]) -> argparse.Namespace:
