@@ -17,6 +17,10 @@
 -- of an absurd period (the bounds of 0018 keep any allowed one within numeric(12, 2)).
 -- An overlap with a live booking of the venue fails on bookings_no_double_booking (23P01),
 -- checked against every committed and in-flight booking, whoever made it.
+-- The venue's row is locked first (FOR NO KEY UPDATE, until the transaction ends), so bookings
+-- of one venue queue and each checks the constraint against committed rows. Without it, two
+-- overlapping inserts in flight can each wait for the other's transaction: a deadlock the server
+-- breaks after deadlock_timeout, and with 20 at once waits past lock_timeout (503s, 1 run in 19).
 WITH judged AS (
     SELECT v.id AS venue_id, v.hourly_price, v.max_booking_hours, asked.during,
            upper(asked.during) - lower(asked.during) > make_interval(hours => v.max_booking_hours) AS too_long,
@@ -24,6 +28,7 @@ WITH judged AS (
     FROM venues AS v
     CROSS JOIN (SELECT tstzrange(:starts_at, :ends_at, '[)') AS during) AS asked
     WHERE v.id = :venue_id
+    FOR NO KEY UPDATE OF v
 ),
 made AS (
     INSERT INTO bookings (venue_id, user_id, during, amount)
