@@ -144,9 +144,13 @@ def prepare_users(users: int) -> tuple[DatabaseUrls, str]:
     return urls, asyncio.run(admin_key(urls))
 
 
-async def ask(port: int, server: subprocess.Popen[bytes], log: Path, path: str, headers: dict[str, str]) -> Answer:
+async def ready(port: int, server: subprocess.Popen[bytes], log: Path) -> None:
     async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=60) as client:
         await wait_ready(client, server, log=log)
+
+
+async def ask(port: int, path: str, headers: dict[str, str]) -> Answer:
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=60) as client:
         response = await client.get(path, headers=headers)
     if response.status_code != 200:
         return Answer(status=response.status_code)
@@ -162,11 +166,10 @@ def measure(
     endpoint: Endpoint,
     port: int,
     server: subprocess.Popen[bytes],
-    log: Path,
     headers: dict[str, str],
     args: argparse.Namespace,
 ) -> Result:
-    answer = asyncio.run(ask(port, server, log, endpoint.path, headers))
+    answer = asyncio.run(ask(port, endpoint.path, headers))
     print(f"{endpoint.name}: {endpoint.path} answered {answer}", flush=True)
     script = wrk_tool.script(WORK_DIR, endpoint.name.replace(" ", "-"), [endpoint.path], headers)
     wrk_tool.run(wrk, port, script, connections=args.connections, seconds=args.warmup, timeout=args.timeout)
@@ -212,8 +215,9 @@ def serve_and_measure(
     port, log = free_port(), WORK_DIR / f"serve-{data_set}.log"
     server = start_server(urls, port, env=dict(os.environ), log=log)
     try:
+        asyncio.run(ready(port, server, log))
         return [
-            measure(wrk, endpoint, port, server, log, headers, args)
+            measure(wrk, endpoint, port, server, headers, args)
             for endpoint in ENDPOINTS
             if endpoint.data_set == data_set
         ]
