@@ -2,7 +2,7 @@
 
 import logging
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from functools import cache
 from typing import TYPE_CHECKING, Any, Protocol, TypeAlias
@@ -223,18 +223,21 @@ class Database:
         writes (http/dependencies.py gives it to every signed-in request)."""
         return Database(self.pool, acquire_timeout=self.acquire_timeout, limits=self.limits)
 
-    @asynccontextmanager
-    async def read_connection(self) -> AsyncIterator[Connection]:
+    def read_connection(self) -> AbstractAsyncContextManager[Connection]:
         """A connection for a public read (catalog, search, export, venues, availability) that
         may lag the primary by up to REPLICA_MAX_LAG_SECONDS: the replica's while it is usable,
         the primary's otherwise (no replica, replica down or lagging, or its acquire failed)."""
-        replica = self.replica
-        conn = await replica.acquire() if replica is not None else None
+        if self.replica is None:
+            return self.connection()
+        return self._replica_connection(self.replica)
+
+    @asynccontextmanager
+    async def _replica_connection(self, replica: "Replica") -> AsyncIterator[Connection]:
+        conn = await replica.acquire()
         if conn is None:
             async with self.connection() as primary:
                 yield primary
             return
-        assert replica is not None
         try:
             if self.limits is None:
                 yield conn
@@ -247,15 +250,22 @@ class Database:
         finally:
             await replica.pool.release(conn)
 
+    def connection(self) -> AbstractAsyncContextManager[Connection]:
+        """A pooled connection. Waiting longer than the acquire timeout raises TimeoutError.
+        Without limits it is the pool's own acquire context: a wrapper around it cost a few µs
+        of every request."""
+        acquiring = self.pool.acquire(timeout=self.acquire_timeout)
+        if self.limits is None:
+            return acquiring
+        return self._limited(acquiring, self.limits)
+
+    @staticmethod
     @asynccontextmanager
-    async def connection(self) -> AsyncIterator[Connection]:
-        """A pooled connection. Waiting longer than the acquire timeout raises TimeoutError."""
-        async with self.pool.acquire(timeout=self.acquire_timeout) as conn:
-            if self.limits is None:
-                yield conn
-            else:
-                async with limited_transaction(conn, self.limits):
-                    yield conn
+    async def _limited(
+        acquiring: AbstractAsyncContextManager[Connection], limits: TransactionLimits
+    ) -> AsyncIterator[Connection]:
+        async with acquiring as conn, limited_transaction(conn, limits):
+            yield conn
 
     @asynccontextmanager
     async def transaction(self, caller: Actor | None = None) -> AsyncIterator[Connection]:
