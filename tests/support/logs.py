@@ -8,12 +8,12 @@ from typing import Any
 
 import pytest
 
-WAIT_SECONDS = 10.0  # the listener thread can lag on a loaded 2-core machine; only a failure waits this long
+WAIT_SECONDS = 10.0  # the writer thread can lag on a loaded 2-core machine; only a failure waits this long
 
 
 class LogLines:
     """The JSON lines the app's log handler wrote to stderr. The handler writes them from a
-    listener thread, so a test waits for the lines it expects rather than reading once."""
+    writer thread, in batches, so a test waits for the lines it expects rather than reading once."""
 
     def __init__(self, capfd: pytest.CaptureFixture[str]) -> None:
         self.capfd = capfd
