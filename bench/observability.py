@@ -1,4 +1,4 @@
-"""What the metrics and the access log cost through HTTP (issue 6).
+"""What the metrics and the access log cost through HTTP (issues 6 and 16).
 
 `bookshop serve` (granian, 1 worker) on loopback against an embedded PostgreSQL in
 bench/.data/observability with 1,000 generated books (the catalog seed generator), three ways:
@@ -9,10 +9,13 @@ bench/.data/observability with 1,000 generated books (the catalog seed generator
 - as shipped: METRICS_ENABLED=true, LOG_LEVEL=INFO (plus one JSON access line per request,
   written to the server's log file, as a collector would read them from a pipe).
 
-16 clients in this process request GET /books/{id} for random books, one request at a time
-each. Rounds alternate the three variants (a fresh server each round), each with a 2 s warm-up
-and SECONDS measured; the figures are each variant's median round. Every answer must be a 200.
-Results are printed and recorded in bench/results/ (observability.json, README.md).
+wrk (bench/wrk.py: 2 threads, 16 connections) drives GET /health and GET /books/{id} (cycling
+through the books) against each. A round starts a fresh server per variant, variants
+alternating, and measures each endpoint for SECONDS after a 2 s warm-up; the figures are each
+variant's median round per endpoint: requests/s and the server's CPU time per request (user +
+sys of its process group ÷ requests: steadier than requests/s on a shared machine). Any error
+or non-2xx answer fails the run. Results are printed and recorded in bench/results/
+(observability.json, README.md).
 
 Run from the project root:
     uv run python bench/observability.py [--seconds S] [--rounds R]
@@ -21,14 +24,14 @@ Run from the project root:
 import argparse
 import asyncio
 import os
-import random
+import subprocess
 import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
-from measure import Metrics, median_metrics, metrics, positive_float, positive_int
+import wrk as wrk_tool
+from measure import positive_float, positive_int
 from recording import command, machine_facts, now, publish_run
 from served import free_port, start_server, stop_server, wait_ready
 
@@ -39,25 +42,29 @@ from bookshop.settings import Settings
 
 BENCH_DIR = Path(__file__).resolve().parent
 PGDATA = BENCH_DIR / ".data" / "observability"
+WORK_DIR = BENCH_DIR / ".data" / "observability-work"
 SERVE_LOG = BENCH_DIR / ".data" / "observability-serve.log"
-CLIENTS = 16
+CONNECTIONS = 16
 BOOKS = 1_000
 WARMUP_SECONDS = 2.0
+TIMEOUT_SECONDS = 30.0
 VARIANTS = {
     "bare": {"METRICS_ENABLED": "false", "LOG_LEVEL": "WARNING"},
     "metrics": {"METRICS_ENABLED": "true", "LOG_LEVEL": "WARNING"},
     "as shipped": {"METRICS_ENABLED": "true", "LOG_LEVEL": "INFO"},
 }
+ENDPOINTS = ("health", "detail")
 BOOK_IDS = "SELECT id::text FROM books WHERE is_published AND deleted_at IS NULL ORDER BY id"  # bench-only SQL
 
 
 @dataclass(frozen=True)
-class Variant:
-    name: str
+class Measured:
+    variant: str
     settings: dict[str, str]
-    rounds: list[Metrics]
-    median: Metrics
-    ratio_to_bare: float
+    endpoint: str
+    median: wrk_tool.Round  # by requests/s
+    requests_ratio_to_bare: float
+    cpu_ratio_to_bare: float
 
 
 @dataclass(frozen=True)
@@ -67,7 +74,8 @@ class Report:
     command: str
     machine: dict[str, str]
     setup: str
-    variants: list[Variant]
+    results: list[Measured]
+    rounds: list[wrk_tool.Round]
 
 
 async def book_ids() -> list[str]:
@@ -84,67 +92,89 @@ async def book_ids() -> list[str]:
     return ids
 
 
-async def client_loop(
-    client: httpx.AsyncClient, ids: list[str], rng: random.Random, start: float, end: float, latencies: list[float]
-) -> None:
-    while (began := time.perf_counter()) < end:
-        response = await client.get(f"/books/{rng.choice(ids)}")
-        if response.status_code != 200:
-            raise RuntimeError(f"GET /books/id answered {response.status_code}: {response.text[:200]}")
-        if began >= start:
-            latencies.append(time.perf_counter() - began)
+async def ready(port: int, server: "subprocess.Popen[bytes]") -> None:
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=60) as client:
+        await wait_ready(client, server, log=SERVE_LOG)
 
 
-async def one_round(settings: dict[str, str], ids: list[str], seconds: float) -> Metrics:
+def one_round(
+    wrk: str, variant: str, scripts: dict[str, Path], round_number: int, seconds: float
+) -> list[wrk_tool.Round]:
     port = free_port()
-    server = start_server(embedded.database_urls(PGDATA), port, env=dict(os.environ), log=SERVE_LOG, settings=settings)
+    server = start_server(
+        embedded.database_urls(PGDATA), port, env=dict(os.environ), log=SERVE_LOG, settings=VARIANTS[variant]
+    )
     try:
-        limits = httpx.Limits(max_connections=CLIENTS, max_keepalive_connections=CLIENTS)
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", limits=limits, timeout=30) as client:
-            await wait_ready(client, server, log=SERVE_LOG)
-            start = time.perf_counter() + WARMUP_SECONDS
-            latencies: list[float] = []
-            async with asyncio.TaskGroup() as group:
-                for index in range(CLIENTS):
-                    rng = random.Random(index)
-                    group.create_task(client_loop(client, ids, rng, start, start + seconds, latencies))
-        return metrics(latencies, seconds)
+        asyncio.run(ready(port, server))
+        rounds = []
+        for endpoint in ENDPOINTS:
+            wrk_tool.run(
+                wrk, port, scripts[endpoint], connections=CONNECTIONS, seconds=WARMUP_SECONDS, timeout=TIMEOUT_SECONDS
+            )
+            measured = wrk_tool.measure_round(
+                wrk,
+                server=variant,
+                group=server.pid,
+                port=port,
+                endpoint=endpoint,
+                script=scripts[endpoint],
+                round_number=round_number,
+                seconds=seconds,
+                connections=CONNECTIONS,
+                timeout=TIMEOUT_SECONDS,
+            )
+            if sum(measured.errors.values()):
+                raise SystemExit(f"{variant} {endpoint}: errors {measured.errors}; see {SERVE_LOG}")
+            rounds.append(measured)
+        return rounds
     finally:
         stop_server(server)
 
 
-async def run(seconds: float, rounds: int) -> Report:
-    ids = await book_ids()
-    measured: dict[str, list[Metrics]] = {name: [] for name in VARIANTS}
+def median_round(rounds: list[wrk_tool.Round]) -> wrk_tool.Round:
+    return sorted(rounds, key=lambda r: r.requests_per_second)[len(rounds) // 2]
+
+
+def run(seconds: float, rounds: int) -> Report:
+    wrk = wrk_tool.program()
+    ids = asyncio.run(book_ids())
+    scripts = {
+        "health": wrk_tool.script(WORK_DIR, "health", ["/health"]),
+        "detail": wrk_tool.script(WORK_DIR, "detail", [f"/books/{book_id}" for book_id in ids]),
+    }
+    measured: list[wrk_tool.Round] = []
     for round_number in range(1, rounds + 1):
-        for name, settings in VARIANTS.items():
-            result = await one_round(settings, ids, seconds)
-            measured[name].append(result)
-            print(
-                f"round {round_number} {name}: {result.ops_per_second:,.0f} requests/s, "
-                f"p50 {result.p50_ms:.2f} / p95 {result.p95_ms:.2f} ms",
-                flush=True,
+        for variant in VARIANTS:
+            measured += one_round(wrk, variant, scripts, round_number, seconds)
+    results = []
+    for endpoint in ENDPOINTS:
+        bare = median_round([r for r in measured if r.endpoint == endpoint and r.server == "bare"])
+        for variant, settings in VARIANTS.items():
+            median = median_round([r for r in measured if r.endpoint == endpoint and r.server == variant])
+            results.append(
+                Measured(
+                    variant=variant,
+                    settings=settings,
+                    endpoint=endpoint,
+                    median=median,
+                    requests_ratio_to_bare=median.requests_per_second / bare.requests_per_second,
+                    cpu_ratio_to_bare=median.cpu_ms_per_request / bare.cpu_ms_per_request,
+                )
             )
-    bare = median_metrics(measured["bare"])
-    variants = []
-    for name, settings in VARIANTS.items():
-        median = median_metrics(measured[name])
-        ratio = median.ops_per_second / bare.ops_per_second
-        variants.append(
-            Variant(name=name, settings=settings, rounds=measured[name], median=median, ratio_to_bare=ratio)
-        )
     setup = (
-        f"bookshop serve (granian, 1 worker) on loopback; {len(ids):,} published books; {CLIENTS} httpx clients in "
-        f"one process on the same machine, GET /books/{{id}} at random; {rounds} rounds of {seconds:g} s after a "
-        f"{WARMUP_SECONDS:g} s warm-up, variants alternating, a fresh server each round; median round per variant"
+        f"bookshop serve (granian, 1 worker) on loopback; {len(ids):,} published books; wrk with 2 threads and "
+        f"{CONNECTIONS} connections on the same machine, GET /health and GET /books/{{id}} cycling through the "
+        f"books; {rounds} rounds of {seconds:g} s per endpoint after a {WARMUP_SECONDS:g} s warm-up, variants "
+        "alternating, a fresh server per variant and round; median round (by requests/s) per variant and endpoint"
     )
     return Report(
         benchmark="observability",
         date=now(),
         command=command(__file__, sys.argv[1:]),
-        machine=machine_facts({"httpx": httpx.__version__}),
+        machine=machine_facts({"wrk": wrk_tool.version(wrk)}),
         setup=setup,
-        variants=variants,
+        results=results,
+        rounds=measured,
     )
 
 
@@ -153,16 +183,18 @@ def main() -> None:
     parser.add_argument("--seconds", type=positive_float, default=8.0, help="measured seconds per round (8)")
     parser.add_argument("--rounds", type=positive_int, default=3, help="rounds of the three variants (3)")
     args = parser.parse_args()
-    report = asyncio.run(run(args.seconds, args.rounds))
+    report = run(args.seconds, args.rounds)
     rows = [
-        f"| {v.name} | {', '.join(f'{k}={val}' for k, val in v.settings.items())} | {v.median.ops_per_second:,.0f} "
-        f"| {v.median.p50_ms:.2f} | {v.median.p95_ms:.2f} | {v.ratio_to_bare:.2f} |"
-        for v in report.variants
+        f"| {m.endpoint} | {m.variant} | {', '.join(f'{k}={val}' for k, val in m.settings.items())} "
+        f"| {m.median.requests_per_second:,.0f} | {m.median.p50_ms:.2f} | {m.median.p99_ms:.2f} "
+        f"| {m.median.cpu_ms_per_request * 1000:.0f} | {m.requests_ratio_to_bare:.2f} | {m.cpu_ratio_to_bare:.2f} |"
+        for m in report.results
     ]
     table = "\n".join(
         [
-            "| variant | settings | requests/s | p50 ms | p95 ms | vs bare |",
-            "|---|---|---:|---:|---:|---:|",
+            "| endpoint | variant | settings | requests/s | p50 ms | p99 ms | server CPU µs/request"
+            " | requests/s vs bare | CPU vs bare |",
+            "|---|---|---|---:|---:|---:|---:|---:|---:|",
             *rows,
         ]
     )
