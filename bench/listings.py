@@ -189,8 +189,8 @@ def measure(
         for number in range(1, args.rounds + 1)
         for connections in (1, args.connections)  # interleaved
     ]
-    single = median_round([r for r in rounds if r.server == "1 conn"])
-    loaded = median_round([r for r in rounds if r.server != "1 conn"])
+    single = wrk_tool.median_round([r for r in rounds if r.server == "1 conn"])
+    loaded = wrk_tool.median_round([r for r in rounds if r.server != "1 conn"])
     clean = answer.status == 200 and not any(sum(r.errors.values()) for r in rounds)
     return Result(
         endpoint=endpoint.name,
@@ -203,10 +203,6 @@ def measure(
         met_loaded=clean and loaded.p95_ms <= endpoint.goal_p95_ms,
         rounds=rounds,
     )
-
-
-def median_round(rounds: Sequence[wrk_tool.Round]) -> wrk_tool.Round:
-    return sorted(rounds, key=lambda r: r.requests_per_second)[len(rounds) // 2]
 
 
 def serve_and_measure(

@@ -131,10 +131,6 @@ def one_round(
         stop_server(server)
 
 
-def median_round(rounds: list[wrk_tool.Round]) -> wrk_tool.Round:
-    return sorted(rounds, key=lambda r: r.requests_per_second)[len(rounds) // 2]
-
-
 def run(seconds: float, rounds: int) -> Report:
     wrk = wrk_tool.program()
     ids = asyncio.run(book_ids())
@@ -148,9 +144,9 @@ def run(seconds: float, rounds: int) -> Report:
             measured += one_round(wrk, variant, scripts, round_number, seconds)
     results = []
     for endpoint in ENDPOINTS:
-        bare = median_round([r for r in measured if r.endpoint == endpoint and r.server == "bare"])
+        bare = wrk_tool.median_round([r for r in measured if r.endpoint == endpoint and r.server == "bare"])
         for variant, settings in VARIANTS.items():
-            median = median_round([r for r in measured if r.endpoint == endpoint and r.server == variant])
+            median = wrk_tool.median_round([r for r in measured if r.endpoint == endpoint and r.server == variant])
             results.append(
                 Measured(
                     variant=variant,

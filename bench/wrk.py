@@ -161,3 +161,8 @@ def measure_round(
         flush=True,
     )
     return result
+
+
+def median_round(rounds: Sequence[Round]) -> Round:
+    """The median round by requests/s."""
+    return sorted(rounds, key=lambda r: r.requests_per_second)[len(rounds) // 2]
