@@ -166,3 +166,15 @@ def test_a_server_stopped_right_after_a_request_has_written_its_access_line(
     # handler's close at exit, one of them wrote the line.
     [line] = [line for line in served.log_lines() if line.get("request_id") == "the-last-one"]
     assert (line["logger"], line["route"], line["status"]) == ("bookshop.access", "/health", 200)
+
+
+def test_closing_gives_up_on_a_stderr_nobody_reads(pipe: Pipe) -> None:
+    pipe.draining.clear()
+    handler = LineWriter(pipe.stream, close_seconds=0.2)
+    log = logger_writing_to(handler)
+    for n in range(200):  # 200 kB: the writer is stuck on a full pipe
+        log.info("%d %s", n, "x" * 1000)
+    closing = threading.Thread(target=handler.close)
+    closing.start()
+    closing.join(WAIT_SECONDS)
+    assert not closing.is_alive(), "close waited for a stderr that takes nothing"

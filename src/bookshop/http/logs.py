@@ -11,7 +11,8 @@ lines are handed to that thread in batches, every `BATCH_SECONDS` at most: a han
 (Litestar's queue listener) woke the thread for every access line, and the two threads' turns
 at the GIL cost more CPU than the request itself (bench/README.md). A warning or worse hands
 over at once, with every line before it; closing the handler (at exit, or when logging is
-configured again) writes whatever is pending before it returns.
+configured again) writes whatever is pending before it returns, waiting 5 s at most for a
+stderr that takes nothing.
 
 A JSON line holds `time` (UTC, milliseconds), `level`, `logger`, `message`, `request_id` when
 inside a request, every field a call passed with `extra=` (the access log's method, route,
@@ -39,6 +40,9 @@ _RECORD_ATTRIBUTES = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, No
 TEXT_FORMAT = "%(levelname)s - %(asctime)s - %(name)s - %(module)s - %(message)s"
 # How long a line logged on an event loop may wait to be handed to the writer thread.
 BATCH_SECONDS = 0.05
+# How long closing waits for the pending lines to be written: a stderr nobody reads any more
+# must not hold the process at exit.
+CLOSE_SECONDS = 5.0
 
 
 class RequestIdFilter(logging.Filter):
@@ -88,9 +92,10 @@ class LineWriter(logging.Handler):
     thread of its own: on an event loop, in batches (see the module's docstring), from any other
     thread at once."""
 
-    def __init__(self, stream: TextIO | None = None) -> None:
+    def __init__(self, stream: TextIO | None = None, *, close_seconds: float = CLOSE_SECONDS) -> None:
         super().__init__()
         self._stream = stream or sys.stderr
+        self._close_seconds = close_seconds
         # Formatted, not yet handed to the writer; guarded by self.lock, as the handover is.
         self._pending: list[str] = []
         self._handover: asyncio.TimerHandle | None = None
@@ -124,11 +129,12 @@ class LineWriter(logging.Handler):
             self._hand_over_locked()
 
     def close(self) -> None:
-        """Writes what is pending, then stops the writer thread."""
+        """Writes what is pending, then stops the writer thread; gives up on a stderr that
+        takes no more lines within `close_seconds`."""
         with self._locked():
             self._hand_over_locked()
             self._chunks.put(None)
-        self._writer.join()
+        self._writer.join(self._close_seconds)
         super().close()
 
     def _locked(self) -> threading.RLock:
