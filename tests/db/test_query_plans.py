@@ -8,6 +8,12 @@ InitPlans and SubPlans included. A sequential scan of a table with more than LAR
 fails the suite, naming the query, the table and the plan node, unless the query's comment
 says why it is fine: `-- plan: seq-scan ok, <why>`.
 
+A query that calls one of migration 0021's private-read functions plans as a Function Scan: what
+the function runs is planned when it runs. Those queries are run once each, as the application
+role, with auto_explain showing the plans of the statements inside (log_nested_statements, sent
+back as notices) and generic plans forced, so that the plans hold for any parameter values; the
+same rule applies to them.
+
 LARGE_TABLE is 10,000 rows: from about there a sequential scan costs milliseconds and grows with
 the table, while below it the planner rightly prefers reading the few pages to an index (tags,
 a hundred rows, is read whole by design). The realistic set puts every table the generators
@@ -15,22 +21,28 @@ fill (books, book_tags, reviews, authors, users, venues, bookings, orders, order
 jobs, events, api_keys, user_profiles, user_settings) above it.
 """
 
+import json
+import re
 import time
+import uuid
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 from typing import Any
 
 import asyncpg
 import msgspec
 import psycopg
 import pytest
+from psycopg.conninfo import conninfo_to_dict
 
 from bookshop.bookings import seed as venue_seed
 from bookshop.catalog import seed as catalog_seed
 from bookshop.db.named_queries import NamedQuery, all_queries, find
 from bookshop.db.pool import connect
 from bookshop.db.sql_review import explain, explainable
-from bookshop.db.urls import DatabaseUrls
+from bookshop.db.urls import DatabaseUrls, libpq_url
 from bookshop.orders import seed as order_seed
+from bookshop.paths import MIGRATIONS_DIR
 from bookshop.settings import Settings
 from tests.support.databases import cloned_database
 
@@ -49,6 +61,11 @@ PREPARED_BY = {
     "orders.seed_write_order_events": "orders.seed_create_order_events_table",
 }
 SEQ_SCAN = "Seq Scan"
+PRIVATE_READS = MIGRATIONS_DIR / "0021_private_reads.sql"
+# What the queries calling a private-read function are run with: any values of the right types
+# do, since their plans are forced generic; NULL for the cursors, as on a first page.
+PRIVATE_READ_VALUES = {"caller_role": "customer", "limit": "20", "include_voided": "false"}
+PRIVATE_READ_NULLS = {"after_id", "after_starts_at"}
 
 
 class Finding(msgspec.Struct, frozen=True):
@@ -152,6 +169,66 @@ def seq_scans(query: NamedQuery, plan: dict[str, Any], table_rows: dict[str, int
     return found
 
 
+def functions_of(migration: Path) -> set[str]:
+    return set(re.findall(r"^CREATE FUNCTION (read_\w+)\(", migration.read_text(), flags=re.MULTILINE))
+
+
+def calls_of(query: NamedQuery, functions: set[str]) -> set[str]:
+    return {name for name in functions if re.search(rf"\b{name}\(", query.statement)}
+
+
+def values_for(query: NamedQuery) -> dict[str, str | None]:
+    """Values of the right types for a private read's parameters: ids are random uuids."""
+    values: dict[str, str | None] = {}
+    for name in query.placeholders:
+        if name in PRIVATE_READ_VALUES:
+            values[name] = PRIVATE_READ_VALUES[name]
+        elif name in PRIVATE_READ_NULLS:
+            values[name] = None
+        elif name == "id" or name.endswith("_id"):
+            values[name] = str(uuid.uuid4())
+        else:
+            raise AssertionError(f"{query.qualified_name}: no value for its parameter {name!r}; add one here")
+    return values
+
+
+@pytest.fixture(scope="module")
+def nested_plans(server_url: str, realistic_urls: DatabaseUrls) -> Iterator[psycopg.Connection[Any]]:
+    """A superuser's connection (LOAD needs one) acting as the application role, with auto_explain
+    sending the generic plan of every statement, nested ones included, as a notice."""
+    app = conninfo_to_dict(libpq_url(realistic_urls.app))
+    with psycopg.connect(libpq_url(server_url), dbname=app["dbname"], autocommit=True) as conn:
+        conn.execute("LOAD 'auto_explain'")
+        for setting, value in {
+            "auto_explain.log_min_duration": "0",
+            "auto_explain.log_nested_statements": "on",
+            "auto_explain.log_format": "json",
+            "auto_explain.log_level": "notice",
+            "plan_cache_mode": "force_generic_plan",
+        }.items():
+            conn.execute("SELECT set_config(%s, %s, false)", [setting, value])
+        conn.execute(f"SET ROLE {app['user']}")
+        yield conn
+
+
+def plans_inside(conn: psycopg.Connection[Any], query: NamedQuery) -> list[dict[str, Any]]:
+    """The plans auto_explain reported while the query ran: the statements inside its functions."""
+    notices: list[str] = []
+
+    def keep(notice: psycopg.errors.Diagnostic) -> None:
+        notices.append(notice.message_primary or "")
+
+    conn.add_notice_handler(keep)
+    try:
+        values = values_for(query)
+        with conn.transaction(force_rollback=True), psycopg.RawCursor(conn) as cursor:
+            cursor.execute(query.sql, [values[name] for name in query.placeholders])
+    finally:
+        conn.remove_notice_handler(keep)
+    plans = [json.loads(text.partition("plan:\n")[2])["Plan"] for text in notices if "plan:\n" in text]
+    return [plan for plan in plans if plan.get("Node Type") != "Function Scan"]  # the query's own
+
+
 def test_the_realistic_set_is_large_where_it_counts(table_rows: dict[str, int]) -> None:
     large = {name for name, rows in table_rows.items() if rows > LARGE_TABLE}
     assert {
@@ -172,6 +249,24 @@ def test_no_query_scans_a_large_table_without_saying_why(
     assert unexplained == [], (
         "sequential scans of large tables, without a `-- plan: seq-scan ok, <why>`:\n"
         + "\n".join(f"  {f.query}: Seq Scan on {f.table} ({f.rows:,} rows) at {f.node}" for f in unexplained)
+    )
+
+
+def test_no_private_read_function_scans_a_large_table(
+    nested_plans: psycopg.Connection[Any], table_rows: dict[str, int]
+) -> None:
+    functions = functions_of(PRIVATE_READS)
+    callers = {query.qualified_name: query for query in all_queries() if calls_of(query, functions)}
+    called = set().union(*(calls_of(query, functions) for query in callers.values()))
+    assert called == functions, f"functions of {PRIVATE_READS.name} no named query calls: {functions - called}"
+    findings: list[Finding] = []
+    for query in callers.values():
+        inside = plans_inside(nested_plans, query)
+        assert inside, f"{query.qualified_name}: auto_explain reported no statement inside its function"
+        for plan in inside:
+            findings += seq_scans(query, plan, table_rows)
+    assert findings == [], "sequential scans of large tables inside private-read functions:\n" + "\n".join(
+        f"  {f.query}: Seq Scan on {f.table} ({f.rows:,} rows) at {f.node}" for f in findings
     )
 
 
