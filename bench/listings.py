@@ -43,7 +43,7 @@ import reset_query
 import wrk as wrk_tool
 from measure import positive_float, positive_int
 from recording import command, machine_facts, now, publish, section
-from served import free_port, start_server, stop_server, wait_ready
+from served import free_port, start_server, stop_server, wait_ready_on
 
 from bookshop.accounts import service as accounts
 from bookshop.db import embedded, migrations
@@ -144,11 +144,6 @@ def prepare_users(users: int) -> tuple[DatabaseUrls, str]:
     return urls, asyncio.run(admin_key(urls))
 
 
-async def ready(port: int, server: subprocess.Popen[bytes], log: Path) -> None:
-    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=60) as client:
-        await wait_ready(client, server, log=log)
-
-
 async def ask(port: int, path: str, headers: dict[str, str]) -> Answer:
     async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=60) as client:
         response = await client.get(path, headers=headers)
@@ -211,7 +206,7 @@ def serve_and_measure(
     port, log = free_port(), WORK_DIR / f"serve-{data_set}.log"
     server = start_server(urls, port, env=dict(os.environ), log=log)
     try:
-        asyncio.run(ready(port, server, log))
+        wait_ready_on(port, server, log=log)
         return [
             measure(wrk, endpoint, port, server, headers, args)
             for endpoint in ENDPOINTS

@@ -24,16 +24,14 @@ Run from the project root:
 import argparse
 import asyncio
 import os
-import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
 import wrk as wrk_tool
 from measure import positive_float, positive_int
 from recording import command, machine_facts, now, publish_run
-from served import free_port, start_server, stop_server, wait_ready
+from served import free_port, start_server, stop_server, wait_ready_on
 
 from bookshop.catalog import seed as catalog_seed
 from bookshop.db import embedded, migrations
@@ -92,11 +90,6 @@ async def book_ids() -> list[str]:
     return ids
 
 
-async def ready(port: int, server: "subprocess.Popen[bytes]") -> None:
-    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=60) as client:
-        await wait_ready(client, server, log=SERVE_LOG)
-
-
 def one_round(
     wrk: str, variant: str, scripts: dict[str, Path], round_number: int, seconds: float
 ) -> list[wrk_tool.Round]:
@@ -105,7 +98,7 @@ def one_round(
         embedded.database_urls(PGDATA), port, env=dict(os.environ), log=SERVE_LOG, settings=VARIANTS[variant]
     )
     try:
-        asyncio.run(ready(port, server))
+        wait_ready_on(port, server, log=SERVE_LOG)
         rounds = []
         for endpoint in ENDPOINTS:
             wrk_tool.run(

@@ -90,6 +90,16 @@ async def wait_ready(client: httpx.AsyncClient, server: subprocess.Popen[bytes],
         ) from None
 
 
+def wait_ready_on(port: int, server: subprocess.Popen[bytes], *, log: Path) -> None:
+    """wait_ready with a client of its own, for a benchmark driven by another tool (wrk)."""
+
+    async def waiting() -> None:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=60) as client:
+            await wait_ready(client, server, log=log)
+
+    asyncio.run(waiting())
+
+
 async def drive(
     port: int,
     server: subprocess.Popen[bytes],

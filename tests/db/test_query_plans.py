@@ -32,6 +32,7 @@ from typing import Any
 import asyncpg
 import msgspec
 import psycopg
+import psycopg.sql
 import pytest
 from psycopg.conninfo import conninfo_to_dict
 
@@ -39,7 +40,7 @@ from bookshop.bookings import seed as venue_seed
 from bookshop.catalog import seed as catalog_seed
 from bookshop.db.named_queries import NamedQuery, all_queries, find
 from bookshop.db.pool import connect
-from bookshop.db.sql_review import explain, explainable
+from bookshop.db.sql_review import DEFAULTS, explain, explainable
 from bookshop.db.urls import DatabaseUrls, libpq_url
 from bookshop.orders import seed as order_seed
 from bookshop.paths import MIGRATIONS_DIR
@@ -63,8 +64,9 @@ PREPARED_BY = {
 SEQ_SCAN = "Seq Scan"
 PRIVATE_READS = MIGRATIONS_DIR / "0021_private_reads.sql"
 # What the queries calling a private-read function are run with: any values of the right types
-# do, since their plans are forced generic; NULL for the cursors, as on a first page.
-PRIVATE_READ_VALUES = {"caller_role": "customer", "limit": "20", "include_voided": "false"}
+# do, since their plans are forced generic; `bookshop sql`'s defaults (the page size); NULL for
+# the cursors, as on a first page.
+PRIVATE_READ_VALUES = {**DEFAULTS, "caller_role": "customer", "include_voided": "false"}
 PRIVATE_READ_NULLS = {"after_id", "after_starts_at"}
 
 
@@ -207,7 +209,7 @@ def nested_plans(server_url: str, realistic_urls: DatabaseUrls) -> Iterator[psyc
             "plan_cache_mode": "force_generic_plan",
         }.items():
             conn.execute("SELECT set_config(%s, %s, false)", [setting, value])
-        conn.execute(f"SET ROLE {app['user']}")
+        conn.execute(psycopg.sql.SQL("SET ROLE {}").format(psycopg.sql.Identifier(app["user"])))
         yield conn
 
 

@@ -101,6 +101,7 @@ class LineWriter(logging.Handler):
         self._handover: asyncio.TimerHandle | None = None
         self._handover_loop: asyncio.AbstractEventLoop | None = None
         self._chunks: queue.SimpleQueue[str | None] = queue.SimpleQueue()
+        self._closed = False  # from then on, lines are written in place
         self._writer = threading.Thread(target=self._write, name="bookshop-log-writer", daemon=True)
         self._writer.start()
 
@@ -133,6 +134,7 @@ class LineWriter(logging.Handler):
         takes no more lines within `close_seconds`."""
         with self._locked():
             self._hand_over_locked()
+            self._closed = True
             self._chunks.put(None)
         self._writer.join(self._close_seconds)
         super().close()
@@ -148,10 +150,10 @@ class LineWriter(logging.Handler):
         if self._pending:
             chunk = "".join(self._pending)
             self._pending = []
-            if self._writer.is_alive():
-                self._chunks.put(chunk)
-            else:  # logged after close (at exit): written in place
+            if self._closed:  # logged after close (at exit): the writer may be gone
                 self._write_chunk(chunk)
+            else:
+                self._chunks.put(chunk)
 
     def _write(self) -> None:
         while (chunk := self._chunks.get()) is not None:
