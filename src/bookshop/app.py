@@ -22,7 +22,7 @@ from bookshop.db.replica import open_replica
 from bookshop.http.admission import Admission
 from bookshop.http.auth import provide_caller, require_admin, require_staff
 from bookshop.http.bodies import StrictRequest
-from bookshop.http.dependencies import provide_database
+from bookshop.http.dependencies import provide_database, resolve_dependencies_in_turn
 from bookshop.http.docs_page import assets_router, swagger_page
 from bookshop.http.errors import EXCEPTION_HANDLERS
 from bookshop.http.health import HealthController
@@ -46,6 +46,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or Settings.from_env()
     dsn = resolve_database_urls(settings).app
     metrics = Metrics() if settings.metrics_enabled else None
+    resolve_dependencies_in_turn()
     admission = Admission()
     limit = rate_limit(
         settings.rate_limit_per_minute,

@@ -1,4 +1,5 @@
-"""The pool under pressure: 503 when no connection can be had, and no connection ever lost."""
+"""What handlers receive: the database, whose pool under pressure answers 503 and never loses a
+connection, and dependencies resolved in turn, in the request's own task."""
 
 import asyncio
 from collections.abc import AsyncIterator
@@ -6,11 +7,17 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import asyncpg
+from litestar import Litestar, get
+from litestar.di import NamedDependency, Provide
+from litestar.exceptions import ValidationException
+from litestar.testing import AsyncTestClient
 
 from bookshop.db.admin import APP_ROLE
 from bookshop.db.pool import Connection, Database
+from bookshop.http.dependencies import resolve_dependencies_in_turn
 from tests.support.accounts import Account, AccountFactory
-from tests.support.clients import ClientFactory, ConcurrentClientFactory
+from tests.support.clients import Client, ClientFactory, ConcurrentClientFactory
+from tests.support.problems import assert_problem
 from tests.support.waiting import wait_until
 
 
@@ -129,3 +136,42 @@ async def test_the_client_sees_its_caller_only(
         callers = [customer, staff] * 10
         results = await asyncio.gather(*(client.get("/me", headers=account.headers) for account in callers))
     assert [r.json()["id"] for r in results] == [str(a.user_id) for a in [customer, staff] * 10]
+
+
+async def test_dependencies_resolve_in_the_requests_own_task_in_the_order_of_their_names() -> None:
+    """`zeta` and `alpha` do not depend on each other: Litestar alone would resolve each in a task
+    of its own, in an order that changes from process to process."""
+    resolve_dependencies_in_turn()
+    seen: list[tuple[str, asyncio.Task[Any] | None]] = []
+
+    def recording(name: str, *, fails: bool = False) -> Provide:
+        def provide() -> str:
+            seen.append((name, asyncio.current_task()))
+            if fails:
+                raise ValidationException(detail=f"{name} failed")
+            return name
+
+        return Provide(provide, sync_to_thread=False)
+
+    @get("/both", dependencies={"zeta": recording("zeta"), "alpha": recording("alpha")})
+    async def both(zeta: NamedDependency[str], alpha: NamedDependency[str]) -> list[str]:
+        seen.append(("handler", asyncio.current_task()))
+        return [alpha, zeta]
+
+    @get("/failing", dependencies={"zeta": recording("zeta", fails=True), "alpha": recording("alpha", fails=True)})
+    async def failing(zeta: NamedDependency[str], alpha: NamedDependency[str]) -> None: ...
+
+    async with AsyncTestClient(Litestar([both, failing])) as client:
+        assert (await client.get("/both")).json() == ["alpha", "zeta"]
+        assert [name for name, _ in seen] == ["alpha", "zeta", "handler"]
+        assert len({task for _, task in seen}) == 1
+        for _ in range(3):
+            failed = await client.get("/failing")
+            assert failed.status_code == 400
+            assert failed.json()["detail"] == "alpha failed"
+
+
+async def test_two_bad_paging_parameters_always_get_the_same_answer(client: Client) -> None:
+    """/books?limit=0&page=0: both `keyset` and `numbered` refuse, and `keyset` is resolved first."""
+    for _ in range(3):
+        assert_problem(await client.get("/books?limit=0&page=0"), 400, field="limit")

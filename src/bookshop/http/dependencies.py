@@ -14,6 +14,10 @@ out of the pool.
 from typing import Any
 
 from litestar import Request
+from litestar._kwargs.cleanup import DependencyCleanupGroup
+from litestar._kwargs.dependencies import DependencyContainer, resolve_dependency
+from litestar._kwargs.kwargs_model import KwargsModel
+from litestar.connection import ASGIConnection
 from litestar.datastructures import State
 from litestar.di import NamedDependency
 
@@ -35,3 +39,31 @@ def provide_database(state: State, request: Request[Any, Any, Any]) -> Database:
     reads may lag by up to REPLICA_MAX_LAG_SECONDS (docs/operations.md)."""
     database: Database = state.primary_database if "authorization" in request.headers else state.database
     return database
+
+
+def resolve_dependencies_in_turn() -> None:
+    """Makes Litestar resolve a route's dependencies one after another, in the request's own task.
+
+    Litestar resolves dependencies that do not depend on each other concurrently, each in a task
+    of its own (an anyio task group, `KwargsModel.resolve_dependencies`; litestar-org/litestar
+    issue 4563). Here that is every listing (`db` and `keyset`, and `numbered` on /books), and the
+    providers never wait: they read the request and the app's state. The tasks were the cost:
+    about 60 to 90 µs of CPU per listing request, a tenth of it (bench/README.md). In turn, a
+    batch's dependencies resolve in the order of their names, so when two fail, the error
+    answered is always the same one. Called by create_app; doing it twice changes nothing.
+    """
+    KwargsModel.resolve_dependencies = _resolve_in_turn  # type: ignore[method-assign,assignment]
+
+
+def _by_name(dependency: DependencyContainer) -> str:
+    return dependency.key
+
+
+async def _resolve_in_turn(
+    model: KwargsModel, connection: ASGIConnection[Any, Any, Any, Any], kwargs: dict[str, Any]
+) -> DependencyCleanupGroup:
+    cleanup_group = DependencyCleanupGroup()
+    for batch in model.dependency_batches:
+        for dependency in sorted(batch, key=_by_name):
+            await resolve_dependency(dependency, connection, kwargs, cleanup_group)
+    return cleanup_group
