@@ -163,10 +163,9 @@ async def list_books_page(conn: Connection, *, params: PageParams) -> Page[BookI
         )
     ]
     counted = rows[0]  # always there, with the total; past the last page its book is NULL
-    listed = [
-        {k: v for k, v in row.items() if k not in ("total", "total_exact")} for row in rows if row["id"] is not None
-    ]
-    return Page.of(_items(listed), params=params, total=counted["total"], total_exact=counted["total_exact"])
+    # A row's total columns are not BookItem fields, and convert leaves them out.
+    listed = _items([row for row in rows if row["id"] is not None])
+    return Page.of(listed, params=params, total=counted["total"], total_exact=counted["total_exact"])
 
 
 async def list_author_books(conn: Connection, *, author_id: UUID, limit: int) -> list[BookItem]:
@@ -207,7 +206,7 @@ async def search_books(
     # Bounded when the candidates filled the bound (then some matches went unranked); a page
     # past the last hit cannot tell, and keeps the broad query's answer.
     bounded = not rows or rows[0]["candidates"] == rank_limit
-    hits = [msgspec.convert({k: v for k, v in row.items() if k != "candidates"}, SearchHit) for row in rows]
+    hits = [msgspec.convert(dict(row), SearchHit) for row in rows]  # candidates is no SearchHit field
     return hits, bounded
 
 
