@@ -1,6 +1,7 @@
 """The Litestar application: routes, dependencies, error mapping, and the pool's lifespan."""
 
 import contextlib
+import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -39,6 +40,21 @@ from bookshop.orders.routes import InvoiceController, MyOrderController, OrderCo
 from bookshop.settings import DEVELOPMENT_PEPPER, Settings
 
 logger = logging.getLogger("bookshop")
+
+
+@asynccontextmanager
+async def startup_objects_frozen(app: Litestar) -> AsyncIterator[None]:
+    """While the app serves, what its start made (routes, schemas, the pool, imported modules:
+    about 100,000 objects) is out of the cyclic collector's sight, and a full collection walks
+    only what requests left behind: 0.01 ms instead of 52, a pause every request in flight
+    waited out (bench/README.md). The last lifespan, so the pool is made first; at shutdown the
+    objects are handed back to the collector, so an app started and stopped in a process that
+    goes on (the tests) leaves nothing uncollectable behind."""
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
 
 
 def create_app(settings: Settings | None = None) -> Litestar:
@@ -110,7 +126,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             "admin": Provide(require_admin, sync_to_thread=False),
         },
         exception_handlers=EXCEPTION_HANDLERS,
-        lifespan=[pool_lifespan, *([limit.lifespan] if limit else [])],
+        lifespan=[pool_lifespan, *([limit.lifespan] if limit else []), startup_objects_frozen],
         on_startup=[admission.on_startup],
         before_request=admission.before_request,
         state=State({"settings": settings, "metrics": metrics}),
