@@ -66,7 +66,7 @@ from wrk import Round  # noqa: E402
 from bookshop.db import embedded  # noqa: E402
 from bookshop.db.pool import PooledConnection, init_connection  # noqa: E402
 from bookshop.db.queries import queries  # noqa: E402
-from bookshop.db.urls import DatabaseUrls, with_user  # noqa: E402
+from bookshop.db.urls import DatabaseUrls  # noqa: E402
 from bookshop.settings import Settings  # noqa: E402
 
 DATA_DIR = PEER_DIR.parent / ".data"
@@ -89,22 +89,6 @@ WHERE search @@ websearch_to_tsquery('english', $1) AND is_published AND deleted
 """
 
 # --- data and servers --------------------------------------------------------------------------
-
-
-def prepare_data(books: int) -> tuple[DatabaseUrls, bool]:
-    """bench/catalog.py's data set: migrated, seeded unless it holds `books` books already, and
-    read into the page cache, so that neither stack's first requests wait on the disk."""
-    catalog.run_cli("migrate", "apply")
-    urls = embedded.database_urls(catalog.PGDATA)
-    existing = asyncio.run(catalog.count_books(urls.owner))
-    reused = existing == books
-    if reused:
-        print(f"reusing {books:,} books in {display(catalog.PGDATA)}")
-    else:
-        catalog.generate(urls, books, existing)
-    cache_seconds = asyncio.run(catalog.read_into_cache(with_user(urls.owner, "postgres")))
-    print(f"read the database into the page cache (pg_prewarm) in {cache_seconds:.0f} s")
-    return urls, reused
 
 
 def start_peer(urls: DatabaseUrls, port: int, log: Path) -> subprocess.Popen[bytes]:
@@ -488,7 +472,7 @@ def main(argv: Sequence[str]) -> None:
     WORK_DIR.mkdir(parents=True, exist_ok=True)
     servers: dict[str, subprocess.Popen[bytes]] = {}
     try:
-        urls, reused = prepare_data(args.books)
+        urls, reused = catalog.prepare_warm(args.books)
         slugs, listed, hits, version = asyncio.run(facts(urls.owner))
         load_start = wrk_tool.load_average()
         ports = {"bookshop": free_port(), "peer": free_port()}
