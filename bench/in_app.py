@@ -37,7 +37,7 @@ import asyncpg
 import catalog
 import uvloop
 from measure import positive_int
-from recording import command, display, machine_facts, now, publish_run
+from recording import RunReport, command, display, machine_facts, now, publish_run
 
 from bookshop.db import embedded
 
@@ -183,12 +183,7 @@ class Row:
 
 
 @dataclass(frozen=True)
-class Report:
-    benchmark: str
-    date: str
-    command: str
-    machine: dict[str, str]
-    setup: str
+class Report(RunReport):
     books: int
     tasks: int
     requests_per_round: int

@@ -27,7 +27,7 @@ from pathlib import Path
 
 import asyncpg
 from measure import positive_int
-from recording import PROJECT_ROOT, command, machine_facts, now, publish, section
+from recording import PROJECT_ROOT, RunReport, command, machine_facts, now, publish, section
 
 from bookshop.db import embedded, migrations
 
@@ -68,12 +68,7 @@ class Round:
 
 
 @dataclass(frozen=True)
-class Report:
-    benchmark: str
-    date: str
-    command: str
-    machine: dict[str, str]
-    setup: str
+class Report(RunReport):
     rounds: list[Round]  # the best of --rounds per worker count
     goal: str
     goal_met: bool

@@ -24,7 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from measure import positive_int
-from recording import command, machine_facts, now, publish, section
+from recording import RunReport, command, machine_facts, now, publish, section
 
 REPEATS = 5
 MODES = ("memory", "multiprocess")
@@ -38,12 +38,7 @@ class Mode:
 
 
 @dataclass(frozen=True)
-class Report:
-    benchmark: str
-    date: str
-    command: str
-    machine: dict[str, str]
-    setup: str
+class Report(RunReport):
     modes: list[Mode]
 
 

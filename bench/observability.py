@@ -30,7 +30,7 @@ from pathlib import Path
 
 import wrk as wrk_tool
 from measure import positive_float, positive_int
-from recording import command, machine_facts, now, publish_run
+from recording import RunReport, command, machine_facts, now, publish_run
 from served import free_port, start_server, stop_server, wait_ready_on
 
 from bookshop.catalog import seed as catalog_seed
@@ -66,12 +66,7 @@ class Measured:
 
 
 @dataclass(frozen=True)
-class Report:
-    benchmark: str
-    date: str
-    command: str
-    machine: dict[str, str]
-    setup: str
+class Report(RunReport):
     results: list[Measured]
     rounds: list[wrk_tool.Round]
 

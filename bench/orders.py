@@ -28,7 +28,7 @@ from pathlib import Path
 
 import httpx
 from measure import percentile_ms, positive_float
-from recording import command, machine_facts, now, publish, section
+from recording import RunReport, command, machine_facts, now, publish, section
 from served import free_port, start_server, stop_server, wait_ready
 
 from bookshop.accounts import service as accounts
@@ -71,12 +71,7 @@ class Run:
 
 
 @dataclass(frozen=True)
-class Report:
-    benchmark: str
-    date: str
-    command: str
-    machine: dict[str, str]
-    setup: str
+class Report(RunReport):
     runs: list[Run]
     hot_book_stock_consistent: bool
 

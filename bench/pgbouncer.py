@@ -46,7 +46,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 from measure import Metrics, median_metrics, metrics, positive_float, positive_int
-from recording import command, machine_facts, now, publish_run
+from recording import RunReport, command, machine_facts, now, publish_run
 from served import free_port, start_server, stop_server, wait_ready
 
 from bookshop.accounts import service as accounts
@@ -94,12 +94,7 @@ class Variant:
 
 
 @dataclass(frozen=True)
-class Report:
-    benchmark: str
-    date: str
-    command: str
-    machine: dict[str, str]
-    setup: str
+class Report(RunReport):
     variants: list[Variant]
 
 

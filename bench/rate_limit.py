@@ -38,7 +38,7 @@ import asyncpg
 import httpx
 import redis
 from measure import Metrics, median_metrics, metrics, positive_float, positive_int
-from recording import command, machine_facts, now, publish_run
+from recording import RunReport, command, machine_facts, now, publish_run
 from served import drive, free_port, start_server, stop_server
 
 from bookshop.catalog import seed as catalog_seed
@@ -86,12 +86,7 @@ class StepResult:
 
 
 @dataclass(frozen=True)
-class Report:
-    benchmark: str
-    date: str
-    command: str
-    machine: dict[str, str]
-    setup: str
+class Report(RunReport):
     http: list[Variant]
     counting_step: list[StepResult]
 

@@ -14,7 +14,7 @@ import platform
 import shlex
 import subprocess
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -112,9 +112,19 @@ def publish(name: str, report: "Mapping[str, Any] | DataclassInstance", *, table
     print(f"\nwritten: {display(results_json)}, {display(results_readme)}")
 
 
-def publish_run(name: str, report: Any, table: str) -> None:
-    """publish() for a report (a dataclass) with `date`, `command`, `machine` and a `setup` line:
-    its results/README.md section is that line, then the table."""
+@dataclass(frozen=True)
+class RunReport:
+    """What every run records first; a benchmark's own Report adds its figures to it."""
+
+    benchmark: str
+    date: str
+    command: str
+    machine: dict[str, str]
+    setup: str
+
+
+def publish_run(name: str, report: RunReport, table: str) -> None:
+    """publish() for a RunReport: its results/README.md section is the setup line, then the table."""
     body = f"- Setup: {report.setup}\n\n{table}"
     section_markdown = section(name, date=report.date, command=report.command, machine=report.machine, body=body)
     publish(name, report, table=table, section=section_markdown)

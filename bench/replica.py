@@ -35,7 +35,7 @@ from pathlib import Path
 
 import httpx
 from measure import Metrics, median_metrics, metrics, positive_float, positive_int
-from recording import PROJECT_ROOT, command, machine_facts, now, publish_run
+from recording import PROJECT_ROOT, RunReport, command, machine_facts, now, publish_run
 from served import free_port, start_server, stop_server, wait_ready
 
 from bookshop.catalog import seed as catalog_seed
@@ -78,12 +78,7 @@ class Way:
 
 
 @dataclass(frozen=True)
-class Report:
-    benchmark: str
-    date: str
-    command: str
-    machine: dict[str, str]
-    setup: str
+class Report(RunReport):
     results: list[Way]
 
 

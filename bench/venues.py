@@ -54,7 +54,7 @@ from typing import Any
 import asyncpg
 import httpx
 from measure import Timing, positive_float, positive_int, timing
-from recording import command, display, machine_facts, now, publish, section
+from recording import RunReport, command, display, machine_facts, now, publish, section
 from served import free_port, start_server, stop_server, wait_ready
 
 from bookshop.bookings import seed as venue_seed
@@ -224,12 +224,7 @@ class Checks:
 
 
 @dataclass(frozen=True)
-class Report:
-    benchmark: str
-    date: str
-    command: str
-    machine: dict[str, str]
-    setup: str
+class Report(RunReport):
     data: DataSet
     radius_km: float
     limit: int

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import httpx
 from measure import Metrics, median_metrics, positive_float, positive_int
-from recording import command, machine_facts, now, publish_run
+from recording import RunReport, command, machine_facts, now, publish_run
 from served import drive, free_port, start_server, stop_server
 
 from bookshop.catalog import seed as catalog_seed
@@ -50,12 +50,7 @@ class Variant:
 
 
 @dataclass(frozen=True)
-class Report:
-    benchmark: str
-    date: str
-    command: str
-    machine: dict[str, str]
-    setup: str
+class Report(RunReport):
     variants: list[Variant]
 
 
