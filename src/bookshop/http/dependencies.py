@@ -1,4 +1,5 @@
-"""What handlers receive by dependency injection: the database and the caller.
+"""What handlers receive by dependency injection: the database and the caller, resolved one
+after another in the request's own task (resolve_dependencies_in_turn).
 
 Who may call a route is declared in its signature: `caller: CurrentCaller` (anyone signed in,
 401 otherwise), `staff: Staff` (403 unless staff or admin), `admin: Admin` (403 unless admin).
@@ -46,11 +47,13 @@ def resolve_dependencies_in_turn() -> None:
 
     Litestar resolves dependencies that do not depend on each other concurrently, each in a task
     of its own (an anyio task group, `KwargsModel.resolve_dependencies`; litestar-org/litestar
-    issue 4563). Here that is every listing (`db` and `keyset`, and `numbered` on /books), and the
-    providers never wait: they read the request and the app's state. The tasks were the cost:
-    about 60 to 90 µs of CPU per listing request, a tenth of it (bench/README.md). In turn, a
-    batch's dependencies resolve in the order of their names, so when two fail, the error
-    answered is always the same one. Called by create_app; doing it twice changes nothing.
+    issue 4563). Here such a batch is `db` with `keyset` (and `numbered` on /books) on every
+    listing, whose providers only read the request and the app's state: nothing to overlap, and
+    the tasks cost about 60 to 90 µs of CPU per listing request, a tenth of it (bench/README.md).
+    The one provider that waits, `caller`, needs `db` and so never shares a batch. In turn, a
+    batch resolves in the order of its names, so when two fail, the error answered is always the
+    same one. It replaces the method on Litestar's class, for every app in the process; create_app
+    calls it, and calling it again changes nothing.
     """
     KwargsModel.resolve_dependencies = _resolve_in_turn  # type: ignore[method-assign,assignment]
 
