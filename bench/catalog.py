@@ -581,40 +581,45 @@ async def read_into_cache(superuser_url: str) -> float:
     return time.perf_counter() - started
 
 
-def prepare_data(books: int) -> tuple[DatabaseUrls, bool, Generation | None, float]:
-    """Migrates the benchmark's server and seeds it unless it holds `books` books already; then
-    rebuilds the indexes of books and reads the database into the page cache. Returns the URLs,
-    whether the data was reused, how it was made, and how long the rebuild took."""
+def seeded(books: int) -> tuple[DatabaseUrls, bool, Generation | None]:
+    """Migrates the benchmark's server and seeds it unless it holds `books` books already.
+    Returns the URLs, whether the data was reused, and how it was made."""
     run_cli("migrate", "apply")  # starts the embedded server and bootstraps it when new
     urls = embedded.database_urls(PGDATA)
     existing = asyncio.run(count_books(urls.owner))
     if existing == books:
         print(f"reusing {books:,} books in {display(PGDATA)}")
-        reused, generation = True, load_generation(books)
-    else:
-        reused, generation = False, generate(urls, books, existing)
-    rebuild_seconds = asyncio.run(rebuild_books_indexes(with_user(urls.owner, "postgres")))
-    print(f"rebuilt the indexes of books (REINDEX, VACUUM ANALYZE, CHECKPOINT) in {rebuild_seconds:.0f} s")
+        return urls, True, load_generation(books)
+    return urls, False, generate(urls, books, existing)
+
+
+def warm(urls: DatabaseUrls) -> None:
+    """Reads the database into the page cache, so that no first request waits on the disk."""
     cache_seconds = asyncio.run(read_into_cache(with_user(urls.owner, "postgres")))
     print(f"read the database into the page cache (pg_prewarm) in {cache_seconds:.0f} s")
+
+
+def prepare_data(books: int) -> tuple[DatabaseUrls, bool, Generation | None, float]:
+    """The data set seeded, its indexes of books rebuilt, and read into the page cache. Returns
+    the URLs, whether the data was reused, how it was made, and how long the rebuild took."""
+    urls, reused, generation = seeded(books)
+    rebuild_seconds = asyncio.run(rebuild_books_indexes(with_user(urls.owner, "postgres")))
+    print(f"rebuilt the indexes of books (REINDEX, VACUUM ANALYZE, CHECKPOINT) in {rebuild_seconds:.0f} s")
+    warm(urls)
     return urls, reused, generation, rebuild_seconds
 
 
 def prepare_warm(books: int) -> tuple[DatabaseUrls, bool]:
-    """The data set as the HTTP benchmarks use it: migrated, seeded unless it holds `books` books
-    already, and read into the page cache, so that no first request waits on the disk; the
-    indexes are not rebuilt. Returns the URLs and whether the data was reused."""
-    run_cli("migrate", "apply")
-    urls = embedded.database_urls(PGDATA)
-    existing = asyncio.run(count_books(urls.owner))
-    reused = existing == books
-    if reused:
-        print(f"reusing {books:,} books in {display(PGDATA)}")
-    else:
-        generate(urls, books, existing)
-    cache_seconds = asyncio.run(read_into_cache(with_user(urls.owner, "postgres")))
-    print(f"read the database into the page cache (pg_prewarm) in {cache_seconds:.0f} s")
+    """The data set as the HTTP benchmarks use it: seeded and read into the page cache, its
+    indexes not rebuilt. Returns the URLs and whether the data was reused."""
+    urls, reused, _ = seeded(books)
+    warm(urls)
     return urls, reused
+
+
+async def sample_slugs(conn: asyncpg.Connection, count: int) -> list[str]:
+    """`count` random listed books' slugs."""
+    return [row["slug"] for row in await conn.fetch(SAMPLE_SLUGS_SQL, count)]
 
 
 async def data_facts(
@@ -1124,7 +1129,7 @@ async def load(client: httpx.AsyncClient, label: str, paths: Sequence[str], seco
 
 
 async def http(urls: DatabaseUrls, owner: asyncpg.Connection, seconds: float) -> Http:
-    slugs: list[str] = [row["slug"] for row in await owner.fetch(SAMPLE_SLUGS_SQL, SAMPLE_SLUGS)]
+    slugs = await sample_slugs(owner, SAMPLE_SLUGS)
     port = free_port()
     print(f"HTTP on 127.0.0.1:{port} ({HTTP_CONNECTIONS} clients, {len(slugs):,} sampled slugs):", flush=True)
     server = start_server(urls, port, env=cli_environment(), log=SERVE_LOG)

@@ -39,10 +39,10 @@ import uvloop
 from measure import positive_int
 from recording import RunReport, command, display, machine_facts, now, publish_run
 
+from bookshop.app import create_app
 from bookshop.db import embedded
 
 SAMPLE_SLUGS = 1_000
-SAMPLE_SQL = "SELECT slug FROM books WHERE is_published AND deleted_at IS NULL ORDER BY random() LIMIT $1"
 WARMUP_FRACTION = 0.1  # of a round's requests, before each round
 
 
@@ -137,20 +137,21 @@ class App:
         await self.app(scope, receive, send)
 
 
-async def requests(app: App, endpoint: Endpoint, count: int, tasks: int, statuses: Counter[int]) -> None:
-    """`count` requests (rounded down to a multiple of `tasks`) from `tasks` concurrent tasks."""
+async def requests(app: App, endpoint: Endpoint, count: int, tasks: int, statuses: Counter[int]) -> int:
+    """`count` requests, rounded down to a multiple of `tasks`, from `tasks` concurrent tasks;
+    returns how many were sent."""
+    sent = count - count % tasks
 
     async def client(first: int) -> None:
-        for n in range(first, count - count % tasks, tasks):
+        for n in range(first, sent, tasks):
             await app.get(endpoint.path(n), statuses)
 
     await asyncio.gather(*(client(first) for first in range(tasks)))
+    return sent
 
 
 async def measure(args: argparse.Namespace, app_url: str, slugs: Sequence[str]) -> list[Measured]:
     os.environ.update(DATABASE_URL=app_url, RATE_LIMIT_PER_MINUTE="0", LOG_LEVEL="WARNING")
-    from bookshop.app import create_app
-
     app = App(create_app())
     await app.start()
     measured = {endpoint.name: Measured(endpoint.name) for endpoint in endpoints(slugs)}
@@ -161,10 +162,9 @@ async def measure(args: argparse.Namespace, app_url: str, slugs: Sequence[str]) 
                 await requests(app, endpoint, int(args.requests * WARMUP_FRACTION), args.tasks, Counter())
                 gc.callbacks.append(result.collections)
                 cpu = time.process_time()
-                await requests(app, endpoint, args.requests, args.tasks, result.statuses)
+                sent = await requests(app, endpoint, args.requests, args.tasks, result.statuses)
                 spent = time.process_time() - cpu
                 gc.callbacks.remove(result.collections)
-                sent = args.requests - args.requests % args.tasks
                 result.cpu_us_per_request.append(spent / sent * 1e6)
                 print(f"  round {round_number} {endpoint.name:26} {spent / sent * 1e6:6.0f} µs CPU a request")
     finally:
@@ -218,7 +218,7 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
 async def sample_slugs(owner_url: str) -> list[str]:
     conn = await asyncpg.connect(owner_url)
     try:
-        return [row["slug"] for row in await conn.fetch(SAMPLE_SQL, SAMPLE_SLUGS)]
+        return await catalog.sample_slugs(conn, SAMPLE_SLUGS)
     finally:
         await conn.close()
 

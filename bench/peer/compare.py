@@ -82,7 +82,6 @@ CHECKED_PAGES = ((1, 20), (2, 20), (3, 7), (50, 100))
 LISTING = "/books?page=1&per_page=20"
 TOTAL_TOLERANCE = 0.02  # how far bookshop's estimated total of a numbered listing may be from the count
 
-SAMPLE_SQL = "SELECT slug FROM books WHERE is_published AND deleted_at IS NULL ORDER BY random() LIMIT $1"
 HITS_SQL = """
 SELECT count(*) FROM books
 WHERE search @@ websearch_to_tsquery('english', $1) AND is_published AND deleted_at IS NULL
@@ -438,7 +437,7 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
 async def facts(owner_url: str) -> tuple[list[str], int, int, str]:
     conn = await asyncpg.connect(owner_url)
     try:
-        slugs = [row["slug"] for row in await conn.fetch(SAMPLE_SQL, SAMPLE_SLUGS)]
+        slugs = await catalog.sample_slugs(conn, SAMPLE_SLUGS)
         listed = await conn.fetchval("SELECT count(*) FROM books WHERE is_published AND deleted_at IS NULL")
         hits = await conn.fetchval(HITS_SQL, SEARCHED)
         version = await conn.fetchval("SHOW server_version")

@@ -12,11 +12,12 @@ dependency fails (a 401 from `caller`, a bad page number), which would leave the
 out of the pool.
 """
 
+from operator import attrgetter
 from typing import Any
 
 from litestar import Request
 from litestar._kwargs.cleanup import DependencyCleanupGroup
-from litestar._kwargs.dependencies import DependencyContainer, resolve_dependency
+from litestar._kwargs.dependencies import resolve_dependency
 from litestar._kwargs.kwargs_model import KwargsModel
 from litestar.connection import ASGIConnection
 from litestar.datastructures import State
@@ -58,15 +59,11 @@ def resolve_dependencies_in_turn() -> None:
     KwargsModel.resolve_dependencies = _resolve_in_turn  # type: ignore[method-assign,assignment]
 
 
-def _by_name(dependency: DependencyContainer) -> str:
-    return dependency.key
-
-
 async def _resolve_in_turn(
     model: KwargsModel, connection: ASGIConnection[Any, Any, Any, Any], kwargs: dict[str, Any]
 ) -> DependencyCleanupGroup:
     cleanup_group = DependencyCleanupGroup()
     for batch in model.dependency_batches:
-        for dependency in sorted(batch, key=_by_name):
+        for dependency in sorted(batch, key=attrgetter("key")):
             await resolve_dependency(dependency, connection, kwargs, cleanup_group)
     return cleanup_group
