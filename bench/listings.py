@@ -13,18 +13,19 @@ Two data sets, each reused while its size matches:
 
 Invoices have only keyset listings (no total), so they are not here.
 
-`bookshop serve` (granian, 1 worker, rate limit off, no access lines; bench/served.py) runs on each,
-on loopback, and wrk (bench/wrk.py) drives each endpoint: a warm-up, then --rounds rounds of
---seconds with --connections (16) connections, interleaved with as many rounds with one
-connection, whose latency is the service time without queueing behind other clients. Before
-timing, each path is asked once and what it answers is kept: the total and whether it is exact,
-or for the search whether ranking was bounded and the first hit's title. Recorded: requests/s,
+`bookshop serve` (granian with --workers processes, 1 by default; rate limit off, no access
+lines; bench/served.py) runs on each, on loopback, and wrk (bench/wrk.py) drives each endpoint: a
+warm-up, then --rounds rounds of --seconds with --connections (16) connections, interleaved with
+as many rounds with one connection, whose latency is the service time without queueing behind
+other clients. Before timing, each path is asked once and what it answers is kept: the total and
+whether it is exact, or for the search whether ranking was bounded and the first hit's title. Recorded: requests/s,
 p50/p95/p99, the server's CPU per request and the errors of the median round per endpoint and
 connection count, against the goals, in bench/results/listings.json and a section of
 bench/results/README.md.
 
 Run from the project root:
     uv run python bench/listings.py [--books N] [--users N] [--seconds S] [--rounds R] [--connections C]
+        [--workers W]
 """
 
 import argparse
@@ -114,6 +115,7 @@ class Report:
     books: int
     users: int
     connections: int
+    workers: int
     seconds: float
     rounds: int
     warmup_seconds: float
@@ -204,7 +206,7 @@ def serve_and_measure(
     wrk: str, urls: DatabaseUrls, data_set: str, headers: dict[str, str], args: argparse.Namespace
 ) -> list[Result]:
     port, log = free_port(), WORK_DIR / f"serve-{data_set}.log"
-    server = start_server(urls, port, env=dict(os.environ), log=log)
+    server = start_server(urls, port, env=dict(os.environ), log=log, workers=args.workers)
     try:
         wait_ready_on(port, server, log=log)
         return [
@@ -241,7 +243,8 @@ def table(report: Report) -> str:
 
 def readme_section(report: Report) -> str:
     body = (
-        f"{report.books:,} books and {report.users:,} users; `bookshop serve` with 1 worker; wrk with 1 and with"
+        f"{report.books:,} books and {report.users:,} users; `bookshop serve` with {report.workers} worker(s);"
+        f" wrk with 1 and with"
         f" {report.connections} connections in interleaved rounds, {report.rounds} of {report.seconds:g} s each per"
         f" endpoint after a {report.warmup_seconds:g} s warm-up; the median round (by requests/s) of each.\n\n"
         f"{table(report)}\n"
@@ -257,6 +260,7 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     parser.add_argument("--rounds", type=positive_int, default=3, help="rounds per endpoint (3)")
     parser.add_argument("--warmup", type=positive_float, default=2.0, help="warm-up seconds per endpoint (2)")
     parser.add_argument("--connections", type=positive_int, default=16, help="wrk connections (16)")
+    parser.add_argument("--workers", type=positive_int, default=1, help="`bookshop serve` worker processes (1)")
     parser.add_argument("--timeout", type=positive_float, default=30.0, help="wrk's request timeout, s (30)")
     return parser.parse_args(argv)
 
@@ -283,6 +287,7 @@ def main(argv: Sequence[str]) -> None:
         books=args.books,
         users=args.users,
         connections=args.connections,
+        workers=args.workers,
         seconds=args.seconds,
         rounds=args.rounds,
         warmup_seconds=args.warmup,
