@@ -89,15 +89,14 @@ RETURNING id, email, name, role, is_active, preferences, last_login_at, created_
 -- Always one row at least: past the last page the user columns are NULL and total still counts.
 -- The total is estimated first. Unfiltered: users_email_key_live_key holds one entry per live
 -- user, and its pg_class.reltuples is their number as of the last VACUUM or ANALYZE of users.
--- Filtered: a 1% sample of the table's pages (TABLESAMPLE SYSTEM, the same filters) scaled up;
--- REPEATABLE reads the same pages on every request, so a total does not jitter between pages.
--- Above twice :exact_limit the estimate is the total, total_exact false, and nothing is counted
--- (a page holds about 34 users: a few matches clustered in one sampled page cannot pass 20,000).
+-- Filtered: the planner's estimate for the same filters (estimate_live_users, migration 0022),
+-- from the statistics ANALYZE keeps: the same on every page until users grows or is analyzed.
+-- Above twice :exact_limit the estimate is the total, total_exact false, and nothing is counted.
 -- Otherwise the matches are counted exactly up to :exact_limit (the count stops there), and above
 -- it the total is the estimate, never below what was counted.
 -- plan: seq-scan ok on users, a generic plan cannot tell which optional filter is set; the count
--- stops after :exact_limit matches and the sample reads 1% of the pages; the custom plans of the
--- first executions use the trigram and GIN indexes.
+-- stops after :exact_limit matches; the custom plans of the first executions use the trigram and
+-- GIN indexes.
 WITH matching AS NOT MATERIALIZED (
     SELECT id, email, name, role, is_active, preferences, last_login_at, created_at, updated_at
     FROM users
@@ -110,14 +109,7 @@ estimate AS MATERIALIZED (
     -- A subquery in a CASE branch runs only when that branch is taken.
     SELECT CASE WHEN :is_active::boolean IS NULL AND :q::text IS NULL AND :prefers::jsonb IS NULL THEN
                (SELECT reltuples::bigint FROM pg_class WHERE oid = 'users_email_key_live_key'::regclass)
-           ELSE (
-               -- The filters of `matching` again: a CTE cannot be read through TABLESAMPLE.
-               SELECT (count(*) * 100)::bigint
-               FROM users TABLESAMPLE SYSTEM (1) REPEATABLE (0)
-               WHERE deleted_at IS NULL
-                 AND (:is_active::boolean IS NULL OR is_active = :is_active::boolean)
-                 AND (:q::text IS NULL OR (name || ' ' || email) ILIKE like_contains(:q::text))
-                 AND (:prefers::jsonb IS NULL OR preferences @> :prefers::jsonb))
+           ELSE estimate_live_users(:is_active::boolean, :q::text, :prefers::jsonb)
            END AS n
 ),
 sized AS MATERIALIZED (  -- materialized, so the count runs once though the total reads it thrice
