@@ -18,10 +18,10 @@ lines; bench/served.py) runs on each, on loopback, and wrk (bench/wrk.py) drives
 warm-up, then --rounds rounds of --seconds with --connections (16) connections, interleaved with
 as many rounds with one connection, whose latency is the service time without queueing behind
 other clients. Before timing, each path is asked once and what it answers is kept: the total and
-whether it is exact, or for the search whether ranking was bounded and the first hit's title. Recorded: requests/s,
-p50/p95/p99, the server's CPU per request and the errors of the median round per endpoint and
-connection count, against the goals, in bench/results/listings.json and a section of
-bench/results/README.md.
+whether it is exact, or for the search whether ranking was bounded and the first hit's title.
+Recorded: requests/s, p50/p95/p99, the server's CPU per request and the errors of the median
+round per endpoint and connection count, against the goals, in bench/results/listings.json and a
+section of bench/results/README.md.
 
 Run from the project root:
     uv run python bench/listings.py [--books N] [--users N] [--seconds S] [--rounds R] [--connections C]
