@@ -20,8 +20,8 @@ as many rounds with one connection, whose latency is the service time without qu
 other clients. Before timing, each path is asked once and what it answers is kept: the total and
 whether it is exact, or for the search whether ranking was bounded and the first hit's title.
 Recorded: requests/s, p50/p95/p99, the server's CPU per request and the errors of the median
-round per endpoint and connection count, against the goals, in bench/results/listings.json and a
-section of bench/results/README.md.
+round per endpoint and connection count, against the goals, in bench/results/listings.json (with
+more than one worker, listings-N-workers.json) and a section of bench/results/README.md.
 
 Run from the project root:
     uv run python bench/listings.py [--books N] [--users N] [--seconds S] [--rounds R] [--connections C]
@@ -120,7 +120,7 @@ class Report:
     rounds: int
     warmup_seconds: float
     results: list[Result]
-    benchmark: str = "listings"
+    benchmark: str  # "listings", or "listings-2-workers" and so on: each kept beside the other
 
 
 async def admin_key(urls: DatabaseUrls) -> str:
@@ -292,6 +292,7 @@ def main(argv: Sequence[str]) -> None:
         rounds=args.rounds,
         warmup_seconds=args.warmup,
         results=results,
+        benchmark="listings" if args.workers == 1 else f"listings-{args.workers}-workers",
     )
     publish(report.benchmark, asdict(report), table=table(report), section=readme_section(report))
 
