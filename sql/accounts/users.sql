@@ -83,50 +83,23 @@ WHERE id = :id
 RETURNING id, email, name, role, is_active, preferences, last_login_at, created_at, updated_at;
 
 -- name: list_users(is_active, q, prefers, limit, offset, exact_limit)
--- One page of live users, newest first (UUIDv7 ids sort by creation), and the total that match.
--- The CTE is inlined into each use, so the count and the page are each planned on their own:
+-- One page of live users, newest first (UUIDv7 ids sort by creation), and the total that match:
+-- exact up to :exact_limit, a labelled estimate above it (count_live_users, migration 0022).
 -- users_pkey walks the page, users_search_trgm_idx serves q, users_preferences_idx serves prefers.
 -- Always one row at least: past the last page the user columns are NULL and total still counts.
--- The total is estimated first. Unfiltered: users_email_key_live_key holds one entry per live
--- user, and its pg_class.reltuples is their number as of the last VACUUM or ANALYZE of users.
--- Filtered: the planner's estimate for the same filters (estimate_live_users, migration 0022),
--- from the statistics ANALYZE keeps: the same on every page until users grows or is analyzed.
--- Above twice :exact_limit the estimate is the total, total_exact false, and nothing is counted.
--- Otherwise the matches are counted exactly up to :exact_limit (the count stops there), and above
--- it the total is the estimate, never below what was counted.
--- plan: seq-scan ok on users, a generic plan cannot tell which optional filter is set; the count
--- stops after :exact_limit matches; the custom plans of the first executions use the trigram and
--- GIN indexes.
-WITH matching AS NOT MATERIALIZED (
+-- plan: seq-scan ok on users, a generic plan cannot tell which optional filter is set; the custom
+-- plans of the first executions use the trigram and GIN indexes.
+SELECT page.*, counted.total, counted.total_exact
+FROM count_live_users(:is_active::boolean, :q::text, :prefers::jsonb, :exact_limit::bigint) AS counted
+LEFT JOIN LATERAL (
     SELECT id, email, name, role, is_active, preferences, last_login_at, created_at, updated_at
     FROM users
     WHERE deleted_at IS NULL
       AND (:is_active::boolean IS NULL OR is_active = :is_active::boolean)
       AND (:q::text IS NULL OR (name || ' ' || email) ILIKE like_contains(:q::text))
       AND (:prefers::jsonb IS NULL OR preferences @> :prefers::jsonb)
-),
-estimate AS MATERIALIZED (
-    -- A subquery in a CASE branch runs only when that branch is taken.
-    SELECT CASE WHEN :is_active::boolean IS NULL AND :q::text IS NULL AND :prefers::jsonb IS NULL THEN
-               (SELECT reltuples::bigint FROM pg_class WHERE oid = 'users_email_key_live_key'::regclass)
-           ELSE estimate_live_users(:is_active::boolean, :q::text, :prefers::jsonb)
-           END AS n
-),
-sized AS MATERIALIZED (  -- materialized, so the count runs once though the total reads it thrice
-    SELECT estimate.n AS estimated,
-           CASE WHEN estimate.n <= 2 * :exact_limit::bigint THEN
-               (SELECT count(*) FROM (SELECT FROM matching LIMIT :exact_limit::bigint + 1) AS first_ones)
-           END AS counted
-    FROM estimate
-)
-SELECT page.*, counted.total, counted.total_exact
-FROM (
-    SELECT CASE WHEN counted <= :exact_limit::bigint THEN counted ELSE greatest(counted, estimated) END AS total,
-           coalesce(counted <= :exact_limit::bigint, false) AS total_exact
-    FROM sized
-) AS counted
-LEFT JOIN LATERAL (
-    SELECT * FROM matching ORDER BY id DESC LIMIT :limit OFFSET :offset
+    ORDER BY id DESC
+    LIMIT :limit OFFSET :offset
 ) AS page ON true
 ORDER BY page.id DESC;
 
